@@ -1,0 +1,28 @@
+"""A lint finding and the JSON report `amygdala lint --format json` prints."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Severity = Literal["error", "warning", "info"]
+
+
+class Finding(BaseModel):
+    code: str = Field(description="Stable rule code, e.g. KW001.", pattern=r"^[A-Z]{2}\d{3}$")
+    name: str = Field(description="The rule's kebab-case name.")
+    severity: Severity
+    path: str = Field(description="File (or folder) the finding is about, relative to the working directory.")
+    line: int = Field(ge=1, description="1-based line of the start of the finding.")
+    column: int = Field(ge=1, description="1-based column (in characters) of the start of the finding.")
+    end_line: int | None = Field(None, ge=1)
+    end_column: int | None = Field(None, ge=1)
+    message: str
+    related: list[str] = Field(default_factory=list, description="Other files the finding involves.")
+
+
+class LintReport(BaseModel):
+    findings: list[Finding]
+    files_checked: int = Field(ge=0)
+    counts: dict[Severity, int]

@@ -1,0 +1,89 @@
+"""The typer application and the decorator every command registers through.
+
+Commands import heavy libraries (spaCy, torch) inside their bodies so that
+``amygdala --help`` and a fully cached lint run stay fast.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Annotated, Any, Callable, Optional
+
+import typer
+from rich.console import Console
+
+from toolkit import __version__
+from toolkit.errors import AmygdalaError
+
+app = typer.Typer(
+    name="amygdala",
+    help="Author, lint and train on a hand-written corpus of emotion stories.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+CorpusOpt = Annotated[
+    Optional[Path],
+    typer.Option("--corpus", help="Corpus folder (default: [tool.amygdala] corpus, then ./amygdala_stories).", show_default=False),
+]
+ManifestOpt = Annotated[
+    Optional[Path],
+    typer.Option("--manifest", help="manifest.json (default: config, then <corpus>/manifest.json, then ./manifest.json).", show_default=False),
+]
+ConfigOpt = Annotated[
+    Optional[Path],
+    typer.Option("--config", help="pyproject.toml to read [tool.amygdala] from (default: the nearest one above the working directory).", show_default=False),
+]
+
+
+def fail(message: str, where: str | Path | None = None) -> None:
+    """Print a one-line usage error and exit with code 2."""
+    raise AmygdalaError(message, where)
+
+
+def command(*args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a command whose AmygdalaError becomes ``error: ...`` on stderr and exit code 2."""
+
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def guarded(*a: Any, **k: Any) -> Any:
+            try:
+                return fn(*a, **k)
+            except AmygdalaError as err:
+                err_console.print(f"error: {err}", markup=False)
+                raise typer.Exit(2) from None
+
+        app.command(*args, **kwargs)(guarded)
+        return fn
+
+    return register
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"amygdala {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = None,
+) -> None:
+    """Author, lint and train on a hand-written corpus of emotion stories."""
+
+
+def open_corpus_from_options(corpus: Path | None, manifest: Path | None, config: Path | None):
+    """The configuration and the corpus named by the common options."""
+    from toolkit.config import load_config
+    from toolkit.corpus import open_corpus
+
+    cfg = load_config(explicit=config)
+    return cfg, open_corpus(cfg, corpus, manifest)

@@ -1,0 +1,85 @@
+"""Project configuration from ``[tool.amygdala]`` in the nearest ``pyproject.toml``.
+
+Found by walking up from the working directory, as ruff does. Paths in the file are
+relative to the folder that holds it; command-line flags override it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from toolkit.errors import AmygdalaError
+from toolkit.jsonio import json_path
+
+
+class LintSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    select: list[str] | None = None
+    ignore: list[str] = Field(default_factory=list)
+    extend_select: list[str] = Field(default_factory=list, alias="extend-select")
+    per_file_ignores: dict[str, list[str]] = Field(default_factory=dict, alias="per-file-ignores")
+    severity: dict[str, str] = Field(default_factory=dict)
+    story_words: tuple[int, int] = Field((40, 120), alias="story-words")
+    paired_tolerance: float = Field(0.2, alias="paired-tolerance", gt=0, lt=1)
+    duplicate_threshold: float = Field(0.8, alias="duplicate-threshold", gt=0, le=1)
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    corpus: Path | None = None
+    manifest: Path | None = None
+    lint: LintSettings = Field(default_factory=LintSettings)
+
+
+class Config(BaseModel):
+    """Settings plus where they came from (``source`` is None when no file was found)."""
+
+    source: Path | None = None
+    root: Path
+    settings: Settings
+
+
+def find_pyproject(start: Path) -> Path | None:
+    for folder in [start, *start.parents]:
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            try:
+                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                raise AmygdalaError(f"invalid TOML: {exc}", candidate) from None
+            if "amygdala" in data.get("tool", {}):
+                return candidate
+    return None
+
+
+def load_config(start: Path | None = None, explicit: Path | None = None) -> Config:
+    """Read the configuration from ``explicit`` or the nearest pyproject.toml with ``[tool.amygdala]``."""
+    start = (start or Path.cwd()).resolve()
+    path = explicit or find_pyproject(start)
+    if path is None:
+        return Config(root=start, settings=Settings())
+    try:
+        raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AmygdalaError("file not found", path) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise AmygdalaError(f"invalid TOML: {exc}", path) from None
+    table = raw.get("tool", {}).get("amygdala", {})
+    try:
+        settings = Settings.model_validate(table)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = json_path(("tool", "amygdala", *err["loc"]))
+        raise AmygdalaError(f"{loc}: {err['msg']}", path) from None
+    root = path.resolve().parent
+    if settings.corpus is not None:
+        settings.corpus = root / settings.corpus
+    if settings.manifest is not None:
+        settings.manifest = root / settings.manifest
+    return Config(source=path, root=root, settings=settings)

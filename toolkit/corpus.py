@@ -1,0 +1,231 @@
+"""The typed corpus: the only view of the files that the linter and the trainer read.
+
+Layout under the corpus root::
+
+    stories/<concept>.txt              one story
+    stories/<concept>/<name>.txt       several stories for one concept
+    paired/<scenario>/baseline.txt     the event told neutrally
+    paired/<scenario>/<concept>.txt    the same event under one emotion
+    paired/<scenario>/scenario.json    optional: anchors every telling must keep
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Literal
+
+from schemas.manifest import Manifest
+from schemas.scenario import ScenarioSpec
+from toolkit.config import Config
+from toolkit.errors import AmygdalaError
+from toolkit.jsonio import validate_file
+
+TextKind = Literal["story", "baseline", "variant"]
+STORIES = "stories"
+PAIRED = "paired"
+BASELINE = "baseline"
+SCENARIO_SPEC = "scenario.json"
+
+
+@dataclass(frozen=True)
+class Text:
+    """One text file. ``text`` is None when the bytes are not valid UTF-8."""
+
+    path: Path
+    rel: str
+    kind: TextKind
+    concept: str | None
+    scenario: str | None
+    raw: bytes
+    text: str | None
+    sha256: str
+
+    @property
+    def label(self) -> str:
+        """What the text is training data for: its concept, or ``baseline``."""
+        return self.concept if self.concept is not None else BASELINE
+
+
+@dataclass
+class Scenario:
+    slug: str
+    path: Path
+    baseline: Text | None
+    variants: list[Text]
+    spec: ScenarioSpec | None = None
+    spec_path: Path | None = None
+
+
+@dataclass
+class Corpus:
+    root: Path
+    manifest: Manifest
+    manifest_path: Path
+    stories: list[Text] = field(default_factory=list)
+    scenarios: list[Scenario] = field(default_factory=list)
+    # Entries that break the layout (a folder where a file belongs, a non-.txt file...),
+    # relative to the root; the linter reports them.
+    stray: list[str] = field(default_factory=list)
+
+    def texts(self) -> Iterator[Text]:
+        yield from self.stories
+        for scenario in self.scenarios:
+            if scenario.baseline is not None:
+                yield scenario.baseline
+            yield from scenario.variants
+
+    def scenario(self, slug: str) -> Scenario | None:
+        return next((s for s in self.scenarios if s.slug == slug), None)
+
+    def texts_of(self, concept: str) -> list[Text]:
+        return [t for t in self.texts() if t.concept == concept]
+
+    def content_hash(self) -> str:
+        """Hash of the manifest and every text's path and content: equal hashes, same training data."""
+        digest = hashlib.sha256(self.manifest_path.read_bytes())
+        for t in sorted(self.texts(), key=lambda t: t.rel):
+            digest.update(f"{t.rel}\0{t.sha256}\n".encode())
+        return digest.hexdigest()
+
+
+def load_manifest(path: Path) -> Manifest:
+    return validate_file(Manifest, path)
+
+
+def _inside(root: Path, path: Path) -> bool:
+    try:
+        path.resolve().relative_to(root)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_text(root: Path, path: Path, kind: TextKind, concept: str | None, scenario: str | None) -> Text:
+    if path.is_symlink() and not _inside(root, path):
+        raise AmygdalaError("symlink points outside the corpus", path)
+    raw = path.read_bytes()
+    try:
+        decoded: str | None = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        decoded = None
+    return Text(
+        path=path,
+        rel=path.relative_to(root).as_posix(),
+        kind=kind,
+        concept=concept,
+        scenario=scenario,
+        raw=raw,
+        text=decoded,
+        sha256=hashlib.sha256(raw).hexdigest(),
+    )
+
+
+def _sorted_entries(folder: Path) -> list[os.DirEntry[str]]:
+    with os.scandir(folder) as it:
+        return sorted(it, key=lambda e: e.name)
+
+
+def _load_stories(root: Path, corpus: Corpus) -> None:
+    folder = root / STORIES
+    if not folder.is_dir():
+        return
+    for entry in _sorted_entries(folder):
+        path = Path(entry.path)
+        if entry.is_dir():
+            if path.is_symlink() and not _inside(root, path):
+                raise AmygdalaError("symlink points outside the corpus", path)
+            for sub in _sorted_entries(path):
+                sub_path = Path(sub.path)
+                if sub.is_file() and sub.name.endswith(".txt"):
+                    corpus.stories.append(_read_text(root, sub_path, "story", entry.name, None))
+                else:
+                    corpus.stray.append(sub_path.relative_to(root).as_posix())
+        elif entry.is_file() and entry.name.endswith(".txt"):
+            corpus.stories.append(_read_text(root, path, "story", entry.name[:-4], None))
+        else:
+            corpus.stray.append(path.relative_to(root).as_posix())
+
+
+def _load_scenario(root: Path, folder: Path) -> tuple[Scenario, list[str]]:
+    if folder.is_symlink() and not _inside(root, folder):
+        raise AmygdalaError("symlink points outside the corpus", folder)
+    scenario = Scenario(slug=folder.name, path=folder, baseline=None, variants=[])
+    stray: list[str] = []
+    for entry in _sorted_entries(folder):
+        path = Path(entry.path)
+        if entry.name == SCENARIO_SPEC and entry.is_file():
+            if path.is_symlink() and not _inside(root, path):
+                raise AmygdalaError("symlink points outside the corpus", path)
+            scenario.spec = validate_file(ScenarioSpec, path)
+            scenario.spec_path = path
+        elif entry.is_file() and entry.name.endswith(".txt"):
+            stem = entry.name[:-4]
+            if stem == BASELINE:
+                scenario.baseline = _read_text(root, path, "baseline", None, folder.name)
+            else:
+                scenario.variants.append(_read_text(root, path, "variant", stem, folder.name))
+        else:
+            stray.append(path.relative_to(root).as_posix())
+    return scenario, stray
+
+
+def _load_paired(root: Path, corpus: Corpus) -> None:
+    folder = root / PAIRED
+    if not folder.is_dir():
+        return
+    for entry in _sorted_entries(folder):
+        path = Path(entry.path)
+        if entry.is_dir():
+            scenario, stray = _load_scenario(root, path)
+            corpus.scenarios.append(scenario)
+            corpus.stray.extend(stray)
+        else:
+            corpus.stray.append(path.relative_to(root).as_posix())
+
+
+def load_corpus(root: Path, manifest_path: Path) -> Corpus:
+    """Read every text and scenario under ``root``; raise AmygdalaError on unusable input."""
+    root = root.resolve()
+    if not root.is_dir():
+        raise AmygdalaError("corpus folder not found", root)
+    manifest = load_manifest(manifest_path)
+    corpus = Corpus(root=root, manifest=manifest, manifest_path=manifest_path)
+    _load_stories(root, corpus)
+    _load_paired(root, corpus)
+    return corpus
+
+
+def resolve_locations(
+    config: Config, corpus: Path | None = None, manifest: Path | None = None
+) -> tuple[Path, Path]:
+    """Where the corpus and its manifest are: flags, then config, then the conventional places."""
+    corpus_root = corpus or config.settings.corpus
+    if corpus_root is None:
+        fallback = Path.cwd() / "amygdala_stories"
+        if not fallback.is_dir():
+            raise AmygdalaError(
+                "no corpus given: pass --corpus or set corpus in [tool.amygdala] of pyproject.toml"
+            )
+        corpus_root = fallback
+    candidates = [manifest, config.settings.manifest, corpus_root / "manifest.json", Path.cwd() / "manifest.json"]
+    for candidate in candidates[:2]:
+        if candidate is not None:
+            return corpus_root, candidate
+    for candidate in candidates[2:]:
+        if candidate.is_file():
+            return corpus_root, candidate
+    raise AmygdalaError(
+        "no manifest found: pass --manifest, set manifest in [tool.amygdala], or put manifest.json in the corpus"
+    , corpus_root)
+
+
+def open_corpus(config: Config, corpus: Path | None = None, manifest: Path | None = None) -> Corpus:
+    root, manifest_path = resolve_locations(config, corpus, manifest)
+    return load_corpus(root, manifest_path)
+
+
+def is_inside_corpus(corpus: Corpus, path: Path) -> bool:
+    return _inside(corpus.root, path)

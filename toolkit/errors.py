@@ -1,0 +1,21 @@
+"""The one exception type the CLI turns into a one-line message and exit code 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class AmygdalaError(Exception):
+    """A usage, configuration or input error that the user must fix.
+
+    ``where`` is the file (and optionally a location inside it, such as a JSON
+    path) the problem is in; the CLI prints ``error: <where>: <message>``.
+    """
+
+    def __init__(self, message: str, where: str | Path | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.where = str(where) if where is not None else None
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
