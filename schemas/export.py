@@ -7,8 +7,11 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from schemas.analysis import ComparisonReport, QualityReport, TriageReport, ValidationReport
 from schemas.finding import LintReport
 from schemas.manifest import Manifest
+from schemas.reports import CoverageReport, InterchangeRecord, StatsReport
+from schemas.run import ReadoutInfo, RunInfo, TextsFile
 from schemas.scenario import ScenarioSpec
 
 SCHEMA_DIR = Path(__file__).parent / "json"
@@ -17,6 +20,16 @@ REGISTRY: dict[str, type[BaseModel]] = {
     "manifest.schema.json": Manifest,
     "scenario.schema.json": ScenarioSpec,
     "lint-report.schema.json": LintReport,
+    "coverage-report.schema.json": CoverageReport,
+    "stats-report.schema.json": StatsReport,
+    "interchange-record.schema.json": InterchangeRecord,
+    "quality.schema.json": QualityReport,
+    "validation.schema.json": ValidationReport,
+    "triage.schema.json": TriageReport,
+    "comparison.schema.json": ComparisonReport,
+    "run.schema.json": RunInfo,
+    "readout.schema.json": ReadoutInfo,
+    "texts.schema.json": TextsFile,
 }
 
 

@@ -16,13 +16,15 @@ class Finding(BaseModel):
     path: str = Field(description="File (or folder) the finding is about, relative to the working directory.")
     line: int = Field(ge=1, description="1-based line of the start of the finding.")
     column: int = Field(ge=1, description="1-based column (in characters) of the start of the finding.")
-    end_line: int | None = Field(None, ge=1)
-    end_column: int | None = Field(None, ge=1)
+    end_line: int | None = Field(None, ge=1, description="1-based line of the end of the finding; null for a whole file or folder.")
+    end_column: int | None = Field(
+        None, ge=1, description="1-based column just after the last character of the finding (exclusive), as in SARIF."
+    )
     message: str
     related: list[str] = Field(default_factory=list, description="Other files the finding involves.")
 
 
 class LintReport(BaseModel):
-    findings: list[Finding]
-    files_checked: int = Field(ge=0)
-    counts: dict[Severity, int]
+    findings: list[Finding] = Field(description="Sorted by path, line and column.")
+    files_checked: int = Field(ge=0, description="Texts linted (the whole corpus, or those under the given paths).")
+    counts: dict[Severity, int] = Field(description="Findings per severity.")

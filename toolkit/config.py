@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from toolkit.errors import AmygdalaError
 from toolkit.jsonio import json_path
@@ -23,10 +23,17 @@ class LintSettings(BaseModel):
     ignore: list[str] = Field(default_factory=list)
     extend_select: list[str] = Field(default_factory=list, alias="extend-select")
     per_file_ignores: dict[str, list[str]] = Field(default_factory=dict, alias="per-file-ignores")
-    severity: dict[str, str] = Field(default_factory=dict)
+    severity: dict[str, Literal["error", "warning", "info"]] = Field(default_factory=dict)
     story_words: tuple[int, int] = Field((40, 120), alias="story-words")
     paired_tolerance: float = Field(0.2, alias="paired-tolerance", gt=0, lt=1)
     duplicate_threshold: float = Field(0.8, alias="duplicate-threshold", gt=0, le=1)
+
+    @field_validator("story_words")
+    @classmethod
+    def _ordered_range(cls, value: tuple[int, int]) -> tuple[int, int]:
+        if not 0 <= value[0] <= value[1]:
+            raise ValueError("expected [min, max] with 0 <= min <= max")
+        return value
 
 
 class Settings(BaseModel):

@@ -26,7 +26,8 @@ app = typer.Typer(
 )
 
 console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# soft_wrap keeps an error on one line when stderr is a pipe (CI logs, pre-commit).
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 CorpusOpt = Annotated[
     Optional[Path],
@@ -47,8 +48,11 @@ def fail(message: str, where: str | Path | None = None) -> None:
     raise AmygdalaError(message, where)
 
 
-def command(*args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a command whose AmygdalaError becomes ``error: ...`` on stderr and exit code 2."""
+def command(
+    *args: Any, target: typer.Typer | None = None, **kwargs: Any
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a command (on ``target``, default the root app) whose AmygdalaError becomes
+    ``error: ...`` on stderr and exit code 2."""
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
@@ -59,7 +63,7 @@ def command(*args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Callabl
                 err_console.print(f"error: {err}", markup=False)
                 raise typer.Exit(2) from None
 
-        app.command(*args, **kwargs)(guarded)
+        (target or app).command(*args, **kwargs)(guarded)
         return fn
 
     return register

@@ -1,0 +1,144 @@
+"""The JSON files of a training run folder: run.json, readout.json and texts.json."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel
+
+Method = Literal["diffmean", "paired", "centered"]
+PoolMode = Literal["last", "mean"]
+DType = Literal["bfloat16", "float16", "float32"]
+TextKind = Literal["story", "baseline", "variant"]
+
+
+class TrainConfig(BaseModel):
+    """Every option of ``amygdala train`` that shapes the result, as given or defaulted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = Field(None, description="Hugging Face id, local folder or .gguf file; null for the bundled default.")
+    revision: str | None = Field(None, description="Hub revision (branch, tag or commit) for a Hugging Face id.")
+    dtype: Literal["auto", "bfloat16", "float16", "float32"] = "auto"
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    device_map: str | None = Field(None, description="Passed to from_pretrained (accelerate), e.g. 'auto' for a model larger than one GPU.")
+    pool: PoolMode = "mean"
+    skip_tokens: int = Field(50, ge=0, description="Mean pooling starts at this token, capped at half the text.")
+    chat_template: bool = Field(False, description="Wrap each text as a user turn of the tokenizer's chat template.")
+    layers: str = Field("all", description="Layers to extract (HF hidden_states index, 1..L): 'all' or a list like '4,8,12-16'.")
+    batch_size: int = Field(16, ge=1)
+    method: Method = "diffmean"
+    denoise_neutral: str | None = Field(None, description="Folder of neutral .txt files whose top principal components are projected out.")
+    denoise_variance: float = Field(0.5, gt=0, le=1, description="Share of the neutral variance the projected-out components explain.")
+    export_gguf: bool = False
+    allow_lint_errors: bool = False
+    use_cache: bool = True
+
+
+class ModelInfo(BaseModel):
+    name: str = Field(description="What was asked for: 'default', a Hugging Face id, a folder or a .gguf file.")
+    kind: Literal["bundled", "gguf", "local", "hub"]
+    path: str = Field(description="The folder the weights were loaded from.")
+    identity: str = Field(description="Stable identity used in the activation cache key.")
+    revision: str = Field(description="Hub commit, GGUF file sha256, or a fingerprint of a local folder's files.")
+    architecture: str = Field(description="config.model_type, e.g. 'llama'.")
+    n_layers: int = Field(ge=1)
+    hidden_size: int = Field(ge=1)
+    dtype: DType
+    device: str
+    device_map: str | None = None
+
+
+class SkippedText(BaseModel):
+    rel: str
+    reason: str
+
+
+class CorpusInfo(BaseModel):
+    root: str
+    manifest: str
+    content_hash: str = Field(description="toolkit.corpus.Corpus.content_hash(): manifest plus every text's path and content.")
+    n_texts: int = Field(ge=0, description="Rows of activations.safetensors.")
+    n_stories: int = Field(ge=0)
+    n_baselines: int = Field(ge=0)
+    n_variants: int = Field(ge=0)
+    skipped: list[SkippedText] = Field(default_factory=list, description="Texts left out of training, with the reason.")
+
+
+class LintSummary(BaseModel):
+    counts: dict[Literal["error", "warning", "info"], int]
+    allowed_errors: bool = Field(description="True when training went ahead despite error-level findings.")
+
+
+class CacheStats(BaseModel):
+    directory: str | None = Field(description="Activation cache folder; null with --no-cache.")
+    hits: int = Field(ge=0)
+    misses: int = Field(ge=0)
+    corrupt: int = Field(ge=0, description="Entries that failed their checksum or could not be read, recomputed.")
+
+
+class ExtractionInfo(BaseModel):
+    layers: list[int]
+    pool: PoolMode
+    skip_tokens: int
+    chat_template: bool
+    batch_size: int = Field(description="Final batch size (halved on out-of-memory).")
+    tokens: int = Field(ge=0, description="Tokens fed to the model in this run (cache misses only).")
+    cache: CacheStats
+    mean_norm: dict[str, float] = Field(
+        description="Mean L2 norm of the pooled states per layer: the scale a unit vector is measured against."
+    )
+
+
+class DenoiseInfo(BaseModel):
+    neutral_dir: str
+    n_texts: int
+    content_hash: str
+    variance: float
+    components: dict[str, int] = Field(description="Principal components projected out, per layer.")
+
+
+class VectorsInfo(BaseModel):
+    method: Method
+    n_concepts: int
+    denoise: DenoiseInfo | None = None
+
+
+class RunInfo(BaseModel):
+    """run.json: everything needed to know how a run folder was made."""
+
+    format_version: Literal[1] = 1
+    created: str = Field(description="ISO 8601 time the run finished.")
+    config: TrainConfig
+    model: ModelInfo
+    corpus: CorpusInfo
+    lint: LintSummary
+    extraction: ExtractionInfo
+    vectors: VectorsInfo
+    versions: dict[str, str] = Field(description="Python and package versions.")
+    timings: dict[str, float] = Field(description="Seconds per phase.")
+    files: list[str] = Field(description="Files of the run folder written by training.")
+
+
+class ReadoutInfo(BaseModel):
+    """readout.json, beside readout.safetensors (tensors ``layer_<idx>.vectors``, [n_concepts, hidden])."""
+
+    concepts: list[str]
+    layers: list[int]
+    hidden_size: int = Field(ge=1)
+    dtype: Literal["float16"] = "float16"
+
+
+class TextRecord(BaseModel):
+    """One row of activations.safetensors."""
+
+    rel: str = Field(description="Path relative to the corpus root.")
+    kind: TextKind
+    concept: str | None = Field(description="null for baselines.")
+    scenario: str | None
+    sha256: str = Field(description="sha256 of the file's bytes.")
+    words: int = Field(ge=0)
+
+
+class TextsFile(RootModel[list[TextRecord]]):
+    """texts.json: the texts in the row order of activations.safetensors."""

@@ -1,0 +1,189 @@
+"""Synthetic run folders with planted geometry for the analysis tests.
+
+Directions are built from an orthonormal basis so every cosine is known exactly:
+
+- ``tight`` (4 concepts, positive): e0 + 0.5·e_{10+i} -> pairwise cosine 0.8: cohesive everywhere.
+- ``split`` (2 concepts, negative): in the early and middle thirds e40 + 0.5·e_{41+i} (cohesive);
+  in the deep third one leans on ``tight``'s axis e0 and the other on ``anchor``'s axis e50, and they
+  are orthogonal to each other: anti-clustered there.
+- ``loose`` (3 concepts, negative): e_{30+i} + 0.2·e5 -> pairwise cosine 0.038, orthogonal to the rest: scattered.
+- ``lone`` ({anchor}) and ``mix`` ({blend}): single-concept clusters, undetermined.
+- ``blend`` = normalise(tight_1 + anchor): a mix of two other concepts (redundant).
+
+Texts: three stories per concept, pooled state = common offset + 4·direction + small noise; one
+planted outlier (``stories/tight_1_c.txt``) points against its concept; two texts of ``loose_3`` are
+identical (near-duplicates); one baseline per scenario.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+HIDDEN = 64
+LAYERS = [1, 2, 3, 4, 5, 6]
+DEEP = {5, 6}
+OUTLIER = "stories/tight_1_c.txt"
+LINTED = "stories/loose_2_a.txt"
+DUPLICATES = ("stories/loose_3_a.txt", "stories/loose_3_b.txt")
+
+CLUSTERS = {"tight": "Tight", "split": "Split", "loose": "Loose", "lone": "Lone", "mix": "Mix"}
+CONCEPTS = {
+    "tight_1": ("tight", "positive"),
+    "tight_2": ("tight", "positive"),
+    "tight_3": ("tight", "positive"),
+    "tight_4": ("tight", "positive"),
+    "split_1": ("split", "negative"),
+    "split_2": ("split", "negative"),
+    "loose_1": ("loose", "negative"),
+    "loose_2": ("loose", "negative"),
+    "loose_3": ("loose", "negative"),
+    "anchor": ("lone", "positive"),
+    "blend": ("mix", "neutral"),
+}
+
+
+def _e(i: int) -> np.ndarray:
+    v = np.zeros(HIDDEN)
+    v[i] = 1.0
+    return v
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v)
+
+
+def directions(layer: int, fixed_split: bool = False) -> np.ndarray:
+    """[n_concepts, HIDDEN] unit directions in CONCEPTS order at ``layer``."""
+    tight_1 = _unit(_e(0) + 0.5 * _e(11))
+    anchor = _unit(_e(50) + 0.3 * _e(51))
+    out = []
+    for name, (cluster, _) in CONCEPTS.items():
+        i = int(name.rsplit("_", 1)[1]) if "_" in name else 0
+        if cluster == "tight":
+            v = _e(0) + 0.5 * _e(10 + i)
+        elif cluster == "split":
+            if layer in DEEP and not fixed_split:
+                v = (_e(0) if i == 1 else _e(50)) * 0.9 + 0.5 * _e(20 + i)
+            else:
+                v = _e(40) + 0.5 * _e(41 + i)
+        elif cluster == "loose":
+            v = _e(30 + i) + 0.2 * _e(5)
+        elif name == "anchor":
+            v = anchor
+        else:
+            v = tight_1 + anchor
+        out.append(_unit(v))
+    return np.stack(out)
+
+
+def manifest() -> dict:
+    return {
+        "version": 1,
+        "clusters": {k: {"title": t, "description": ""} for k, t in CLUSTERS.items()},
+        "concepts": {c: {"cluster": cl, "valence": val, "keywords": [c.replace("_", " ")]} for c, (cl, val) in CONCEPTS.items()},
+    }
+
+
+def texts_and_activations(vectors: dict[int, np.ndarray], seed: int = 0) -> tuple[list[dict], dict[int, np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    names = list(CONCEPTS)
+    rows: list[tuple[str, str | None, str]] = []
+    for name in names:
+        for suffix in "abc":
+            rows.append((f"stories/{name}_{suffix}.txt", name, "story"))
+    rows += [(f"paired/scene_{i}/baseline.txt", None, "baseline") for i in range(2)]
+    offset = rng.normal(size=HIDDEN) * 5
+    acts = {}
+    noise = rng.normal(size=(len(LAYERS), len(rows), HIDDEN)) * 0.3
+    for li, layer in enumerate(LAYERS):
+        x = np.empty((len(rows), HIDDEN))
+        for r, (rel, concept, _) in enumerate(rows):
+            sign = -1.0 if rel == OUTLIER else 1.0
+            direction = vectors[layer][names.index(concept)] if concept else np.zeros(HIDDEN)
+            x[r] = offset + sign * 4.0 * direction + noise[li, r]
+        x[rows.index((DUPLICATES[1], "loose_3", "story"))] = x[rows.index((DUPLICATES[0], "loose_3", "story"))]
+        acts[layer] = x.astype(np.float32)
+    texts = [
+        {
+            "rel": rel,
+            "kind": kind,
+            "concept": concept,
+            "scenario": None,
+            "sha256": hashlib.sha256(rel.encode()).hexdigest(),
+            "words": 100,
+        }
+        for rel, concept, kind in rows
+    ]
+    return texts, acts
+
+
+def write_model(folder: Path, vectors: dict[int, np.ndarray], *, concept: str, layer: int, gpt2: bool = False) -> Path:
+    """A tiny safetensors 'model' whose down-projection of block layer-1 has the concept's direction as column 7."""
+    from safetensors.numpy import save_file
+
+    rng = np.random.default_rng(1)
+    tensors = {}
+    for block in range(len(LAYERS)):
+        weight = rng.normal(size=(HIDDEN, 96)).astype(np.float32)
+        if block == layer - 1:
+            weight[:, 7] = 3.0 * vectors[layer][list(CONCEPTS).index(concept)]
+        if gpt2:
+            tensors[f"transformer.h.{block}.mlp.c_proj.weight"] = np.ascontiguousarray(weight.T)
+            tensors[f"transformer.h.{block}.mlp.c_fc.weight"] = rng.normal(size=(HIDDEN, 96)).astype(np.float32)
+        else:
+            tensors[f"model.layers.{block}.mlp.down_proj.weight"] = weight
+            tensors[f"model.layers.{block}.mlp.up_proj.weight"] = rng.normal(size=(96, HIDDEN)).astype(np.float32)
+    folder.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(folder / "model.safetensors"))
+    return folder
+
+
+def write_run(
+    root: Path,
+    *,
+    fixed_split: bool = False,
+    model: Path | None = None,
+    lint: bool = True,
+    changed_text: str | None = None,
+) -> Path:
+    from safetensors.numpy import save_file
+
+    root.mkdir(parents=True, exist_ok=True)
+    vectors = {layer: directions(layer, fixed_split) for layer in LAYERS}
+    texts, acts = texts_and_activations(vectors)
+    if changed_text:
+        for t in texts:
+            if t["rel"] == changed_text:
+                t["sha256"] = hashlib.sha256(b"rewritten").hexdigest()
+    save_file({f"layer_{i}.vectors": v.astype(np.float16) for i, v in vectors.items()}, str(root / "readout.safetensors"))
+    (root / "readout.json").write_text(
+        json.dumps({"concepts": list(CONCEPTS), "layers": LAYERS, "hidden_size": HIDDEN, "dtype": "float16"})
+    )
+    save_file({f"layer_{i}": a for i, a in acts.items()}, str(root / "activations.safetensors"))
+    (root / "texts.json").write_text(json.dumps(texts))
+    (root / "manifest.json").write_text(json.dumps(manifest()))
+    findings = []
+    if lint:
+        findings.append(
+            {
+                "code": "KW001",
+                "name": "keyword-in-text",
+                "severity": "error",
+                "path": f"corpus/{LINTED}",
+                "line": 3,
+                "column": 5,
+                "message": "uses the concept's own keyword",
+            }
+        )
+    (root / "lint.json").write_text(json.dumps({"findings": findings, "files_checked": len(texts), "counts": {"error": len(findings)}}))
+    # the fields of schemas.run.RunInfo that the analysis reads
+    run_info = {
+        "config": {"method": "diffmean", "pool": "mean"},
+        "model": {"name": "synthetic/tiny", "identity": "synthetic/tiny", "revision": "0", "path": str(model) if model else "synthetic/not-downloaded"},
+    }
+    (root / "run.json").write_text(json.dumps(run_info))
+    return root

@@ -1,0 +1,184 @@
+"""``amygdala validate RUN``, ``amygdala triage RUN`` and ``amygdala compare RUN_A RUN_B``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from toolkit.cli._app import command, console
+
+if TYPE_CHECKING:
+    from schemas.analysis import ComparisonReport, TriageReport, ValidationReport
+
+RunArg = Annotated[Path, typer.Argument(help="A run folder written by `amygdala train`.", show_default=False)]
+LayerOpt = Annotated[
+    Optional[int],
+    typer.Option("--layer", help="Layer of the heatmap, PCA, nearest concepts and redundancy (default: middle of the deep third).", show_default=False),
+]
+ModelOpt = Annotated[
+    Optional[Path],
+    typer.Option("--model", help="Folder with the model's safetensors, for single-neuron alignment (default: the model run.json names).", show_default=False),
+]
+NoProbesOpt = Annotated[bool, typer.Option("--no-probes", help="Skip the linear probes (the slowest step).")]
+
+STYLE = {"cohesive": "green", "scattered": "yellow", "anti-clustered": "red", "undetermined": "dim"}
+
+
+def _label(label: str | None) -> str:
+    return "–" if label is None else f"[{STYLE.get(label, '')}]{label}[/]"
+
+
+def _num(value: float | None) -> str:
+    return "–" if value is None else f"{value:+.3f}"
+
+
+def render_validation(out: Console, validation: ValidationReport) -> None:
+    deep = validation.thirds["deep"]
+    table = Table(title=f"Clusters by third (deep: layers {deep[0]}–{deep[-1]})", title_justify="left")
+    for col in ("cluster", "concepts", "early", "middle", "deep", "deep cohesion", "deep silhouette"):
+        table.add_column(col, justify="right" if col in ("concepts", "deep cohesion", "deep silhouette") else "left")
+    for name, cluster in validation.clusters.items():
+        th = cluster.thirds
+        d = th.get("deep")
+        table.add_row(
+            name,
+            str(len(cluster.concepts)),
+            *(_label(th[p].label if th.get(p) else None) for p in ("early", "middle", "deep")),
+            _num(d.cohesion if d else None),
+            _num(d.silhouette if d else None),
+        )
+    out.print(table)
+    probe = validation.cluster_probe
+    if probe is not None:
+        deep_layers = [p for p in probe.layers if p.layer in deep]
+        best = max(probe.layers, key=lambda p: p.accuracy)
+        mean = sum(p.accuracy for p in deep_layers) / len(deep_layers)
+        out.print(
+            f"cluster probe: {mean:.1%} mean accuracy over the deep third (chance {best.chance:.1%}); best layer {best.layer} "
+            f"{best.accuracy:.1%} [{best.ci_low:.1%}, {best.ci_high:.1%}], permutation p = {best.p_value:.3f}"
+        )
+    elif validation.cluster_probe_reason:
+        out.print(f"cluster probe: {validation.cluster_probe_reason}", style="dim")
+    if validation.concept_probe is None and validation.concept_probe_reason:
+        out.print(f"concept probe: {validation.concept_probe_reason}", style="dim")
+    if validation.valence:
+        deep_valence = [v for v in validation.valence if v.layer in deep]
+        splits = sum(v.separates for v in deep_valence)
+        best_v = max(validation.valence, key=lambda v: v.separation)
+        out.print(
+            f"PC1 valence: separates positive from negative at {splits}/{len(deep_valence)} deep layers; "
+            f"best layer {best_v.layer} AUC {best_v.separation:.2f}, effect {best_v.effect:.2f}"
+        )
+    elif validation.valence_reason:
+        out.print(f"PC1 valence: {validation.valence_reason}", style="dim")
+
+
+def render_triage(out: Console, triage: TriageReport, limit: int = 20) -> None:
+    if not triage.weak_clusters:
+        out.print("[green]Every cluster is cohesive in the deep third.[/]")
+    for w in triage.weak_clusters:
+        out.print(f"weak cluster [bold]{w.cluster}[/] {_label(w.label)}: {w.reason}")
+    if triage.far_concepts:
+        table = Table(title="Concepts farthest from their cluster", title_justify="left")
+        for col in ("concept", "cluster", "cosine to mates", "closest other cluster", "cosine"):
+            table.add_column(col, justify="right" if "cosine" in col and "cluster" not in col else "left")
+        for f in triage.far_concepts:
+            table.add_row(f.concept, f.cluster, _num(f.mate_cosine), f.closest_cluster or "–", _num(f.closest_cosine))
+        out.print(table)
+    if triage.texts:
+        table = Table(title=f"Texts to rewrite ({len(triage.texts)}, lowest alignment first)", title_justify="left")
+        for col in ("#", "text", "concept", "alignment", "reasons"):
+            table.add_column(col, justify="right" if col in ("#", "alignment") else "left", overflow="fold")
+        for i, t in enumerate(triage.texts[:limit], 1):
+            reasons = "\n".join(f"{r.kind}: {r.detail}" for r in t.reasons)
+            table.add_row(str(i), t.rel, t.concept or "baseline", _num(t.alignment), reasons)
+        out.print(table)
+        if len(triage.texts) > limit:
+            out.print(f"... and {len(triage.texts) - limit} more in triage.md", style="dim")
+
+
+def render_comparison(out: Console, report: ComparisonReport, limit: int = 15) -> None:
+    for note in report.notes:
+        out.print(f"[yellow]note:[/] {note}")
+    table = Table(title="Deep-third cohesion per cluster", title_justify="left")
+    for col in ("cluster", "before", "after", "change", "label"):
+        table.add_column(col, justify="right" if col in ("before", "after", "change") else "left")
+    for c in report.clusters:
+        label = (
+            f"[bold]{_label(c.label_before)} -> {_label(c.label_after)}[/]" if c.flip else _label(c.label_after or c.label_before)
+        )
+        table.add_row(c.cluster, _num(c.before), _num(c.after), _num(c.delta), label)
+    out.print(table)
+    changed = [c for c in report.concepts if c.alignment_before != c.alignment_after][:limit]
+    if changed:
+        table = Table(title=f"Concepts whose alignment moved most (top {len(changed)})", title_justify="left")
+        for col in ("concept", "alignment before", "after", "first PC before", "after ", "redundancy before", "after  "):
+            table.add_column(col, justify="left" if col == "concept" else "right")
+        for c in changed:
+            table.add_row(
+                c.concept,
+                _num(c.alignment_before),
+                _num(c.alignment_after),
+                _num(c.first_pc_before),
+                _num(c.first_pc_after),
+                _num(c.redundancy_before),
+                _num(c.redundancy_after),
+            )
+        out.print(table)
+    t = report.texts
+    out.print(f"texts: {len(t.changed)} changed, {len(t.added)} added, {len(t.removed)} removed, {t.unchanged} unchanged")
+    for label, rels in (("changed", t.changed), ("added", t.added), ("removed", t.removed)):
+        for rel in rels[:limit]:
+            out.print(f"  {label}: {rel}", markup=False)
+
+
+@command("validate")
+def validate_command(run: RunArg, layer: LayerOpt = None, model: ModelOpt = None, no_probes: NoProbesOpt = False) -> None:
+    """Per-concept quality and layer-wise cluster validation of a run; writes quality.json, validation.json and the pictures."""
+    from trainer.analysis import analyze_run
+
+    result = analyze_run(run, layer=layer, model_path=model, probes=not no_probes, triage=False)
+    render_validation(console, result.validation)
+    for path in result.written:
+        console.print(f"wrote {path}", style="dim", markup=False)
+
+
+@command("triage")
+def triage_command(
+    run: RunArg,
+    layer: LayerOpt = None,
+    model: ModelOpt = None,
+    no_probes: NoProbesOpt = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Texts to show in the terminal (all are in triage.md).")] = 20,
+) -> None:
+    """Weak clusters, the concepts farthest from their cluster and the texts to rewrite; writes triage.*, report.html and everything validate writes."""
+    from trainer.analysis import analyze_run
+
+    result = analyze_run(run, layer=layer, model_path=model, probes=not no_probes, triage=True)
+    render_validation(console, result.validation)
+    assert result.triage is not None
+    render_triage(console, result.triage, limit)
+    for path in result.written:
+        console.print(f"wrote {path}", style="dim", markup=False)
+
+
+@command("compare")
+def compare_command(
+    run_a: Annotated[Path, typer.Argument(help="The earlier run folder.", show_default=False)],
+    run_b: Annotated[Path, typer.Argument(help="The later run folder.", show_default=False)],
+    out: Annotated[Optional[Path], typer.Option("--out", help="Also write the comparison as JSON here.", show_default=False)] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Rows to show per table.")] = 15,
+) -> None:
+    """Compare two runs: deep-third cohesion per cluster with flips, per-concept quality, and which texts changed."""
+    from toolkit.jsonio import write_json
+    from trainer.compare import compare_runs
+
+    report = compare_runs(run_a, run_b)
+    render_comparison(console, report, limit)
+    if out is not None:
+        write_json(out, report)
+        console.print(f"wrote {out}", style="dim", markup=False)

@@ -1,0 +1,153 @@
+"""``amygdala lint``, ``amygdala rule CODE`` and ``amygdala rules``."""
+
+from __future__ import annotations
+
+import io
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from toolkit.cli._app import ConfigOpt, CorpusOpt, ManifestOpt, command, console, open_corpus_from_options
+from toolkit.errors import AmygdalaError
+
+
+class LintFormat(str, Enum):
+    full = "full"
+    concise = "concise"
+    json = "json"
+    github = "github"
+    sarif = "sarif"
+
+
+class RulesFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
+
+
+SelectorList = Optional[list[str]]
+
+
+@command("lint")
+def lint_command(
+    paths: Annotated[
+        Optional[list[Path]],
+        typer.Argument(help="Files or folders inside the corpus to lint (default: the whole corpus).", show_default=False),
+    ] = None,
+    corpus: CorpusOpt = None,
+    manifest: ManifestOpt = None,
+    config: ConfigOpt = None,
+    output_format: Annotated[LintFormat, typer.Option("--format", help="Output format.")] = LintFormat.full,
+    select: Annotated[
+        SelectorList,
+        typer.Option("--select", help="Rule codes, prefixes or names to run (comma-separated; replaces the configured select).", show_default=False),
+    ] = None,
+    ignore: Annotated[
+        SelectorList, typer.Option("--ignore", help="Rule codes or prefixes to skip (added to the configured ignore).", show_default=False)
+    ] = None,
+    extend_select: Annotated[
+        SelectorList, typer.Option("--extend-select", help="Rule codes or prefixes to run in addition.", show_default=False)
+    ] = None,
+    statistics: Annotated[bool, typer.Option("--statistics", help="Count findings per rule instead of listing them.")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the lint cache.")] = False,
+    output_file: Annotated[
+        Optional[Path], typer.Option("--output-file", "-o", help="Write the output to this file instead of stdout.", show_default=False)
+    ] = None,
+) -> None:
+    """Check the corpus against the style rules; exit 1 when any finding is an error.
+
+    Paths default to the whole corpus. A variant given alone is measured against its
+    baseline on disk, so pre-commit's partial file lists give the same answer as a full run.
+    """
+    from toolkit.lint import lint_cache_dir, lint_corpus, render
+    from toolkit.lint.selection import expand, validate
+
+    cfg, corpus_obj = open_corpus_from_options(corpus, manifest, config)
+    settings = cfg.settings.lint
+    try:
+        validate(settings)
+    except AmygdalaError as err:
+        raise AmygdalaError(err.message, f"{cfg.source}: tool.amygdala.lint.{err.where}") from None
+    updates: dict[str, object] = {}
+    if select is not None:
+        updates["select"] = sorted(expand(_split(select), "--select"))
+    if ignore:
+        updates["ignore"] = [*settings.ignore, *sorted(expand(_split(ignore), "--ignore"))]
+    if extend_select:
+        updates["extend_select"] = [*settings.extend_select, *sorted(expand(_split(extend_select), "--extend-select"))]
+    settings = settings.model_copy(update=updates)
+
+    result = lint_corpus(
+        corpus_obj,
+        settings,
+        paths=paths or None,
+        cache_dir=lint_cache_dir(cfg, corpus_obj),
+        use_cache=not no_cache,
+    )
+
+    fmt = output_format.value
+    if statistics:
+        text = render.statistics(result, fmt)
+    elif fmt == "full":
+        if output_file is None:
+            render.full(result, console)
+            raise typer.Exit(1 if result.has_errors else 0)
+        buffer = Console(file=io.StringIO(), no_color=True, width=200, highlight=False)
+        render.full(result, buffer)
+        text = buffer.file.getvalue()  # type: ignore[attr-defined]
+    else:
+        text = {"concise": render.concise, "json": render.as_json, "github": render.github, "sarif": render.sarif}[fmt](result)
+    if output_file is not None:
+        from toolkit.jsonio import atomic_write_text
+
+        atomic_write_text(output_file, text)
+    else:
+        console.file.write(text)
+    raise typer.Exit(1 if result.has_errors else 0)
+
+
+@command("rule")
+def rule_command(
+    code: Annotated[str, typer.Argument(help="Rule code (KW001) or name (own-emotion-leak).", show_default=False)],
+) -> None:
+    """Explain one lint rule, with a bad and a good example."""
+    from toolkit.lint import BY_CODE, BY_NAME
+
+    rule = BY_CODE.get(code.upper()) or BY_NAME.get(code.lower())
+    if rule is None:
+        raise AmygdalaError(f"unknown rule {code!r} (see `amygdala rules`)")
+    console.print(f"{rule.code} {rule.name} ({rule.severity}, {rule.scope} rule)", style="bold", markup=False)
+    console.print(rule.summary, markup=False)
+    console.print()
+    console.print(rule.explanation.rstrip(), markup=False)
+
+
+@command("rules")
+def rules_command(
+    output_format: Annotated[RulesFormat, typer.Option("--format", help="Output format.")] = RulesFormat.table,
+) -> None:
+    """List every lint rule: code, name, default severity, summary."""
+    from toolkit.lint import RULES
+
+    if output_format is RulesFormat.json:
+        rows = [
+            {"code": r.code, "name": r.name, "severity": r.severity, "scope": r.scope, "summary": r.summary}
+            for r in RULES
+        ]
+        console.file.write(json.dumps(rows, indent=2) + "\n")
+        return
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for column in ("code", "name", "severity", "summary"):
+        table.add_column(column, overflow="fold")
+    for r in RULES:
+        table.add_row(r.code, r.name, r.severity, r.summary)
+    console.print(table, markup=False)

@@ -1,0 +1,201 @@
+"""Which concepts and clusters the corpus covers, and whether that meets a required bar.
+
+A canonical concept counts as covered when it has at least one story: a concept known
+only from paired variants carries the scenes it was written in. A cluster counts as
+paired when some scenario with a baseline holds a variant of one of its concepts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+from schemas.reports import (
+    ClusterCoverage,
+    ConceptCoverage,
+    CoverageReport,
+    RequirementResult,
+    ScenarioCoverage,
+)
+from toolkit.corpus import Corpus
+from toolkit.errors import AmygdalaError
+
+REQUIRE_ALL = "all"
+REQUIRE_CLUSTERS = "clusters"
+_PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%?$")
+_LISTED = 8
+
+
+def parse_requirement(value: str) -> str:
+    """Normalise ``all``, ``clusters``, ``80`` or ``80%``; anything else is a usage error."""
+    value = value.strip().lower()
+    if value in (REQUIRE_ALL, REQUIRE_CLUSTERS):
+        return value
+    match = _PERCENT.match(value)
+    if match is None or not 0 <= float(match.group(1)) <= 100:
+        raise AmygdalaError(f"--require {value!r}: expected all, clusters or a percentage from 0 to 100")
+    return f"{float(match.group(1)):g}%"
+
+
+def _names(items: list[str]) -> str:
+    shown = ", ".join(items[:_LISTED])
+    return shown + (f" and {len(items) - _LISTED} more" if len(items) > _LISTED else "")
+
+
+def _concepts(corpus: Corpus) -> list[ConceptCoverage]:
+    stories: dict[str, int] = defaultdict(int)
+    variants: dict[str, int] = defaultdict(int)
+    scenarios: dict[str, list[str]] = defaultdict(list)
+    for text in corpus.stories:
+        stories[text.label] += 1
+    for scenario in corpus.scenarios:
+        for text in scenario.variants:
+            variants[text.label] += 1
+            scenarios[text.label].append(scenario.slug)
+    out = []
+    for name, concept in corpus.manifest.concepts.items():
+        where = sorted(set(scenarios[name]))
+        out.append(
+            ConceptCoverage(
+                concept=name,
+                cluster=concept.cluster,
+                extra=concept.extra,
+                stories=stories[name],
+                variants=variants[name],
+                scenarios=where,
+                covered=stories[name] > 0,
+                single_scenario=len(where) == 1,
+                scene_bound=len(where) == 1 and stories[name] == 0,
+            )
+        )
+    return out
+
+
+def _scenarios(corpus: Corpus) -> list[ScenarioCoverage]:
+    known = corpus.manifest.concepts
+    out = []
+    for scenario in corpus.scenarios:
+        concepts = [t.label for t in scenario.variants]
+        clusters = sorted({known[c].cluster for c in concepts if c in known})
+        out.append(
+            ScenarioCoverage(
+                scenario=scenario.slug,
+                has_baseline=scenario.baseline is not None,
+                variants=len(scenario.variants),
+                concepts=concepts,
+                clusters=clusters,
+            )
+        )
+    return out
+
+
+def _clusters(corpus: Corpus, concepts: list[ConceptCoverage], scenarios: list[ScenarioCoverage]) -> list[ClusterCoverage]:
+    out = []
+    for slug, cluster in corpus.manifest.clusters.items():
+        members = [c for c in concepts if c.cluster == slug]
+        canonical = [c for c in members if not c.extra]
+        extras = [c for c in members if c.extra]
+        out.append(
+            ClusterCoverage(
+                cluster=slug,
+                title=cluster.title,
+                canonical=len(canonical),
+                canonical_with_story=sum(c.covered for c in canonical),
+                canonical_with_text=sum(c.stories + c.variants > 0 for c in canonical),
+                extras=len(extras),
+                extras_with_text=sum(c.stories + c.variants > 0 for c in extras),
+                stories=sum(c.stories for c in members),
+                variants=sum(c.variants for c in members),
+                paired_scenarios=[s.scenario for s in scenarios if s.has_baseline and slug in s.clusters],
+                missing=[c.concept for c in canonical if not c.covered],
+            )
+        )
+    return out
+
+
+def _check(requirement: str, clusters: list[ClusterCoverage], percent: float) -> RequirementResult:
+    if requirement == REQUIRE_ALL:
+        missing = [name for c in clusters for name in c.missing]
+        total = sum(c.canonical for c in clusters)
+        detail = f"{total - len(missing)}/{total} canonical concepts have a story"
+        if missing:
+            detail += f"; without one: {_names(missing)}"
+        return RequirementResult(requirement=requirement, met=not missing, detail=detail)
+    if requirement == REQUIRE_CLUSTERS:
+        no_story = [c.cluster for c in clusters if c.stories == 0]
+        unpaired = [c.cluster for c in clusters if not c.paired_scenarios]
+        good = sum(c.cluster not in no_story and c.cluster not in unpaired for c in clusters)
+        detail = f"{good}/{len(clusters)} clusters have a story and a paired scenario"
+        if no_story:
+            detail += f"; no story: {_names(no_story)}"
+        if unpaired:
+            detail += f"; not paired: {_names(unpaired)}"
+        return RequirementResult(requirement=requirement, met=not no_story and not unpaired, detail=detail)
+    bar = float(requirement.rstrip("%"))
+    return RequirementResult(
+        requirement=requirement,
+        met=percent >= bar,
+        detail=f"{percent:.1f}% of canonical concepts have a story (required: {bar:g}%)",
+    )
+
+
+def coverage_report(corpus: Corpus, requirements: list[str] | None = None) -> CoverageReport:
+    """Coverage of ``corpus`` against its manifest, judged by ``requirements`` (default: ``all``)."""
+    requirements = [parse_requirement(r) for r in (requirements or [REQUIRE_ALL])]
+    concepts = _concepts(corpus)
+    scenarios = _scenarios(corpus)
+    clusters = _clusters(corpus, concepts, scenarios)
+    canonical = [c for c in concepts if not c.extra]
+    extras = [c for c in concepts if c.extra]
+    with_story = sum(c.covered for c in canonical)
+    percent = 100.0 * with_story / len(canonical) if canonical else 100.0
+    results = [_check(r, clusters, percent) for r in dict.fromkeys(requirements)]
+    return CoverageReport(
+        corpus=str(corpus.root),
+        manifest=str(corpus.manifest_path),
+        canonical=len(canonical),
+        canonical_with_story=with_story,
+        canonical_with_text=sum(c.stories + c.variants > 0 for c in canonical),
+        percent_with_story=round(percent, 2),
+        extras=len(extras),
+        extras_with_text=sum(c.stories + c.variants > 0 for c in extras),
+        clusters=clusters,
+        concepts=concepts,
+        scenarios=scenarios,
+        scene_bound=[c.concept for c in concepts if c.scene_bound],
+        single_scenario=[c.concept for c in concepts if c.single_scenario],
+        unknown_texts=[t.rel for t in corpus.texts() if t.concept is not None and t.concept not in corpus.manifest.concepts],
+        requirements=results,
+        passed=all(r.met for r in results),
+    )
+
+
+def markdown(report: CoverageReport) -> str:
+    """The report as GitHub-flavoured Markdown, for CI job summaries."""
+    lines = [
+        "## Corpus coverage",
+        "",
+        f"**{report.canonical_with_story}/{report.canonical}** canonical concepts have a story "
+        f"({report.percent_with_story:g}%); {report.canonical_with_text}/{report.canonical} have any text; "
+        f"extras with text: {report.extras_with_text}/{report.extras}.",
+        "",
+    ]
+    for result in report.requirements:
+        mark = "passed" if result.met else "**failed**"
+        lines.append(f"- `--require {result.requirement}` {mark}: {result.detail}")
+    lines += [
+        "",
+        "| cluster | stories per concept | any text | extras | stories | variants | paired scenarios | missing |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for c in report.clusters:
+        lines.append(
+            f"| {c.title} | {c.canonical_with_story}/{c.canonical} | {c.canonical_with_text}/{c.canonical} "
+            f"| {c.extras_with_text}/{c.extras} | {c.stories} | {c.variants} "
+            f"| {', '.join(c.paired_scenarios) or '—'} | {', '.join(c.missing) or '—'} |"
+        )
+    if report.scene_bound:
+        lines += ["", f"Known from one scenario only (the vector carries that scene): {', '.join(report.scene_bound)}."]
+    if report.unknown_texts:
+        lines += ["", f"Texts whose concept is not in the manifest: {', '.join(report.unknown_texts)}."]
+    return "\n".join(lines) + "\n"

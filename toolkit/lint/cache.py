@@ -1,0 +1,124 @@
+"""The lint cache: per-file results keyed on content, one JSON store per configuration.
+
+``<cache dir>/<fingerprint>.json`` holds ``{"files": {key: entry}, "anchors": {key: lemmas},
+"memos": {rule: {"key": corpus key, "value": ...}}}``, the last for whole-corpus results
+(DU001's pairs) that stay valid while no text changes.
+The fingerprint covers the tool version and the linter's own source, the spaCy and
+lookups versions, the manifest bytes and the rule options; a file's key covers its path
+and content. Stores of other fingerprints are pruned to the few most recent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from toolkit import __version__
+from toolkit.jsonio import atomic_write_text
+
+CACHE_FORMAT = 1
+_KEEP_STORES = 4
+
+
+def _source_digest() -> str:
+    digest = hashlib.sha256()
+    package = Path(__file__).parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "missing"
+
+
+def fingerprint(manifest_bytes: bytes, options: dict[str, Any]) -> str:
+    parts = {
+        "format": CACHE_FORMAT,
+        "amygdala": __version__,
+        "source": _source_digest(),
+        "spacy": _version("spacy"),
+        "lookups": _version("spacy-lookups-data"),
+        "manifest": hashlib.sha256(manifest_bytes).hexdigest(),
+        "options": options,
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def key_of(rel: str, sha256: str) -> str:
+    return hashlib.sha256(f"{rel}\0{sha256}".encode()).hexdigest()[:32]
+
+
+def corpus_key(file_keys: list[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(file_keys)).encode()).hexdigest()[:32]
+
+
+class LintCache:
+    """An in-memory view of one store; ``save`` writes it back atomically when it changed."""
+
+    def __init__(self, directory: Path | None, fp: str) -> None:
+        self.directory = directory
+        self.path = directory / f"{fp}.json" if directory else None
+        self.files: dict[str, dict[str, Any]] = {}
+        self.anchors: dict[str, list[list[str]]] = {}
+        self.memos: dict[str, dict[str, Any]] = {}
+        self._dirty = False
+        if self.path is not None and self.path.is_file():
+            try:
+                data = json.loads(self.path.read_text(encoding="utf-8"))
+                self.files, self.anchors, self.memos = data["files"], data["anchors"], data["memos"]
+            except (OSError, ValueError, KeyError, TypeError):
+                self.files, self.anchors, self.memos = {}, {}, {}
+
+    def put_file(self, key: str, entry: dict[str, Any]) -> None:
+        self.files[key] = entry
+        self._dirty = True
+
+    def put_anchors(self, key: str, lemmas: list[list[str]]) -> None:
+        self.anchors[key] = lemmas
+        self._dirty = True
+
+    def put_memos(self, memos: dict[str, dict[str, Any]]) -> None:
+        if memos != self.memos:
+            self.memos = memos
+            self._dirty = True
+
+    def save(self, live_files: set[str], live_anchors: set[str]) -> None:
+        """Keep the entries of files that still exist with this content; drop the rest."""
+        if self.path is None or self.directory is None:
+            return
+        stale = (self.files.keys() - live_files) or (self.anchors.keys() - live_anchors)
+        if not (self._dirty or stale):
+            return
+        data = {
+            "files": {k: v for k, v in self.files.items() if k in live_files},
+            "anchors": {k: v for k, v in self.anchors.items() if k in live_anchors},
+            "memos": self.memos,
+        }
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            ignore = self.directory / ".gitignore"
+            if not ignore.exists():
+                atomic_write_text(ignore, "# Written by amygdala lint.\n*\n")
+            atomic_write_text(self.path, json.dumps(data, separators=(",", ":"), ensure_ascii=False))
+            self._prune()
+        except OSError:
+            # A read-only checkout still lints; it just lints cold every time.
+            return
+        self._dirty = False
+
+    def _prune(self) -> None:
+        assert self.directory is not None
+        stores = sorted(self.directory.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in stores[_KEEP_STORES:]:
+            if old != self.path:
+                old.unlink(missing_ok=True)
+        os.utime(self.path)

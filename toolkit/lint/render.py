@@ -1,0 +1,183 @@
+"""Output formats: full (rich, the words highlighted in their sentence), concise, json,
+github (workflow annotations), sarif (2.1.0), and the --statistics table."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text as RichText
+
+from schemas.finding import Finding
+from toolkit import __version__
+from toolkit.lint.engine import LintResult
+from toolkit.lint.rules import BY_CODE, RULES
+
+FORMATS = ("full", "concise", "json", "github", "sarif")
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
+_GITHUB_LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
+_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)]*\s+")
+_CONTEXT = 90
+
+
+def summary(result: LintResult) -> str:
+    if not result.findings:
+        return f"All checks passed! ({result.files_checked} files)"
+    counts = result.counts
+    parts = [f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in counts.items() if n]
+    listed = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+    return f"Found {listed} in {result.files_checked} files."
+
+
+def concise(result: LintResult) -> str:
+    lines = [f"{f.path}:{f.line}:{f.column}: {f.code} {f.message}" for f in result.findings]
+    return "\n".join([*lines, summary(result)]) + "\n"
+
+
+def as_json(result: LintResult) -> str:
+    return result.report().model_dump_json(indent=2) + "\n"
+
+
+def _escape_data(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(value: str) -> str:
+    return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def github(result: LintResult) -> str:
+    out = []
+    for f in result.findings:
+        props = [f"file={_escape_property(f.path)}", f"line={f.line}", f"col={f.column}"]
+        if f.end_line is not None and f.end_column is not None:
+            props += [f"endLine={f.end_line}", f"endColumn={f.end_column}"]
+        props.append(f"title={_escape_property(f'{f.code} {f.name}')}")
+        out.append(f"::{_GITHUB_LEVEL[f.severity]} {','.join(props)}::{_escape_data(f.message)}")
+    return "\n".join(out) + ("\n" if out else "")
+
+
+def sarif_log(result: LintResult) -> dict[str, Any]:
+    """A SARIF 2.1.0 log: every rule described under the driver, one result per finding."""
+    index = {rule.code: i for i, rule in enumerate(RULES)}
+    rules = [
+        {
+            "id": rule.code,
+            "name": rule.name,
+            "shortDescription": {"text": rule.summary},
+            "fullDescription": {"text": rule.explanation.split("\n\n")[0].replace("\n", " ")},
+            "help": {"text": rule.explanation, "markdown": rule.explanation},
+            "defaultConfiguration": {"level": _SARIF_LEVEL[rule.severity]},
+            "properties": {"tags": ["amygdala", rule.code[:2]]},
+        }
+        for rule in RULES
+    ]
+    results = []
+    for f in result.findings:
+        location: dict[str, Any] = {"artifactLocation": {"uri": f.path}}
+        if f.path in result.sources:
+            region: dict[str, int] = {"startLine": f.line, "startColumn": f.column}
+            if f.end_line is not None and f.end_column is not None:
+                region.update(endLine=f.end_line, endColumn=f.end_column)
+            location["region"] = region
+        entry: dict[str, Any] = {
+            "ruleId": f.code,
+            "ruleIndex": index[f.code],
+            "level": _SARIF_LEVEL[f.severity],
+            "message": {"text": f.message},
+            "locations": [{"physicalLocation": location}],
+        }
+        if f.related:
+            entry["relatedLocations"] = [
+                {"id": i, "physicalLocation": {"artifactLocation": {"uri": path}}} for i, path in enumerate(f.related)
+            ]
+        results.append(entry)
+    return {
+        "version": "2.1.0",
+        "$schema": SARIF_SCHEMA,
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "amygdala",
+                        "version": __version__,
+                        "informationUri": "https://github.com/amygdala/amygdala",
+                        "rules": rules,
+                    }
+                },
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+            }
+        ],
+    }
+
+
+def sarif(result: LintResult) -> str:
+    return json.dumps(sarif_log(result), indent=2, ensure_ascii=False) + "\n"
+
+
+def _excerpt(body: str, f: Finding) -> RichText | None:
+    """The sentence around the finding's words, those words highlighted."""
+    if f.end_line is None or f.end_column is None or f.end_line != f.line:
+        return None
+    lines = body.split("\n")
+    if f.line > len(lines):
+        return None
+    line = lines[f.line - 1].rstrip("\r")
+    start, end = f.column - 1, f.end_column - 1
+    begin = 0
+    for m in _SENTENCE_END.finditer(line, 0, start):
+        begin = m.end()
+    stop = len(line)
+    m = _SENTENCE_END.search(line, end)
+    if m:
+        stop = m.start() + len(m.group().rstrip())
+    begin = max(begin, start - _CONTEXT)
+    stop = min(stop, end + _CONTEXT)
+    text = RichText("    " + ("…" if begin > 0 else ""))
+    text.append(line[begin:start])
+    text.append(line[start:end], style=f"{_STYLE[f.severity]} underline")
+    text.append(line[end:stop])
+    if stop < len(line.rstrip()):
+        text.append("…")
+    return text
+
+
+def full(result: LintResult, console: Console) -> None:
+    sources = result.sources
+    for f in result.findings:
+        head = RichText()
+        head.append(f"{f.path}:{f.line}:{f.column}: ", style="bold")
+        head.append(f"{f.code} ", style=_STYLE[f.severity])
+        head.append(f"[{f.severity}] ", style=_STYLE[f.severity])
+        head.append(f.message)
+        console.print(head, soft_wrap=True)
+        excerpt = _excerpt(sources.get(f.path, ""), f)
+        if excerpt is not None:
+            console.print(excerpt, soft_wrap=True)
+        for path in f.related:
+            console.print(RichText(f"    related: {path}", style="dim"), soft_wrap=True)
+    console.print(summary(result), style="bold" if result.findings else "green")
+
+
+def statistics_rows(result: LintResult) -> list[dict[str, Any]]:
+    counts = Counter(f.code for f in result.findings)
+    severity = {f.code: f.severity for f in result.findings}
+    return [
+        {"code": code, "name": BY_CODE[code].name, "severity": severity[code], "count": n}
+        for code, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    ]
+
+
+def statistics(result: LintResult, fmt: str) -> str:
+    rows = statistics_rows(result)
+    if fmt == "json":
+        return json.dumps(rows, indent=2) + "\n"
+    width = max((len(str(r["count"])) for r in rows), default=1)
+    lines = [f"{r['count']:>{width}}  {r['code']}  [{r['severity']}]  {r['name']}" for r in rows]
+    return "\n".join([*lines, summary(result)]) + "\n"

@@ -1,0 +1,56 @@
+"""KW002: an explicit emotion label, such as "she felt nervous" or "a wave of sadness"."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from toolkit.lint.model import FileContext, Hit, Rule
+
+
+def check(ctx: FileContext) -> Iterator[Hit]:
+    if ctx.analysis is None:
+        return
+    for label in ctx.analysis.labels:
+        words = ctx.body[label.start_char : label.end_char]
+        yield ctx.span_hit(
+            "KW002",
+            label.start_char,
+            label.end_char,
+            f"explicit emotion label {words!r} names {label.emotion.phrase!r}; show it instead",
+        )
+
+
+RULE = Rule(
+    code="KW002",
+    name="explicit-emotion-label",
+    severity="error",
+    summary='An explicit emotion label naming any emotion ("she felt nervous", "a wave of sadness").',
+    scope="file",
+    check=check,
+    explanation="""\
+Embodied, not labeled: the emotion should come from the details, the timing and the
+sentence shape, not from a sentence that names it. The rule looks, on lemmas, for these
+constructions followed by any emotion word (every concept's name and keyword family in
+the manifest, plus a few such as "dread"), with intensifiers ("so", "a little", "kind
+of") and emotion-noun modifiers ("sudden", "pure", "her") allowed in between:
+
+- a feeling verb: "felt nervous", "feeling anxious";
+- a copula with a personal subject (a pronoun or a name): "I was so happy", "Mara
+  seemed calm", "he's upset" (not "the water was calm");
+- an emotion noun frame: "a wave of sadness", "a pang of guilt", "a sigh of relief";
+- a filling verb: "filled with dread", "overcome by grief", "shaking with rage";
+- a causative: "it made her angry", "the call left him shaken".
+
+After a copula, words that are as often physical ("stuck", "safe", "hurt", "exposed",
+"relieved"...) followed by a place word are not reported: "we were stuck in traffic".
+
+Bad:
+
+    She felt nervous as the results loaded, a wave of dread rising in her chest.
+
+Good:
+
+    She refreshed the page, then refreshed it again, and realised she had been holding
+    the same breath since the spinner appeared.
+""",
+)

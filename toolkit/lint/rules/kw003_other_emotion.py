@@ -1,0 +1,94 @@
+"""KW003: another concept's name used as an emotion word."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from toolkit.lint.model import FileContext, Hit, Rule
+
+# The next word that makes an emotion word attributive to a person: "a nervous laugh".
+EXPRESSION_NOUNS = frozenset(
+    """voice face smile laugh grin glance look eye tone expression sigh nod shrug gaze stare mood
+    temper frown whisper shout silence gesture reply manner spirit heart breath chuckle giggle
+    sneer scowl mouth jaw posture demeanour demeanor""".split()
+)
+# The words before an emotion word that grade it: "too nervous to speak".
+DEGREE_WORDS = frozenset(
+    "too so very utterly deeply terribly awfully increasingly unbearably strangely oddly almost perfectly".split()
+)
+DETERMINERS = frozenset("a an the this that these those every each any some no another".split())
+CLAUSE_START = frozenset(".!?;:—–(\"“”‘'")
+CLAUSE_END = frozenset([",", ".", ";", "!", "?", "—", "–", "and", "but", "as", "yet", ")", "”", '"'])
+
+
+def _emotion_position(doc, start: int, end: int) -> bool:
+    before = doc[start - 1] if start > 0 else None
+    after = doc[end] if end < len(doc) else None
+    if after is not None and after.lower_ == "of":
+        return False
+    clause_start = before is None or before.text in CLAUSE_START or before.text == ","
+    if doc[start].is_title and not clause_start:
+        return False  # a name: "Hope", "Joy"
+    if after is not None and after.lemma_ in EXPRESSION_NOUNS:
+        return True
+    if clause_start and (after is None or after.lower_ in CLAUSE_END):
+        return True
+    if before is not None and before.lower_ in DEGREE_WORDS:
+        return start < 2 or doc[start - 2].lower_ not in DETERMINERS
+    return False
+
+
+def check(ctx: FileContext) -> Iterator[Hit]:
+    if ctx.analysis is None:
+        return
+    own = ctx.lexicon.family(ctx.text.concept) if ctx.text.concept else frozenset()
+    labelled = [(lab.start_char, lab.end_char) for lab in ctx.analysis.labels]
+    doc = ctx.analysis.doc
+    for span in ctx.analysis.emotions:
+        concepts = ctx.lexicon.names.get(span.phrase)
+        if not concepts or span.phrase in own:
+            continue
+        if any(s < span.end_char and span.start_char < e for s, e in labelled):
+            continue
+        if _emotion_position(doc, span.start, span.end):
+            word = ctx.body[span.start_char : span.end_char]
+            yield ctx.span_hit(
+                "KW003",
+                span.start_char,
+                span.end_char,
+                f"{word!r} names another concept ({', '.join(sorted(concepts))}) as an emotion word",
+            )
+
+
+RULE = Rule(
+    code="KW003",
+    name="other-emotion-word",
+    severity="warning",
+    summary="Another concept's name used as an emotion word.",
+    scope="file",
+    check=check,
+    explanation="""\
+One clear emotion per text: naming a second one ("Nervous, she...") blurs the sample
+toward that concept. Explicit labels ("she felt nervous") are KW002's; this rule catches
+the other names of concepts (and their inflections) used as emotion words. Many names
+are everyday words in another sense ("the patient in bed four", "a kind of wrench",
+"the content of the email", "the wall safe", "a calendar alert", "a stuck zipper"), so
+without a parser the rule fires only where the word can only be an emotion word:
+
+- before a word for a face, voice or gesture: "a nervous laugh", "his kind smile";
+- on its own between clause breaks: "Nervous, she...", "...the door, patient.";
+- after a degree word not preceded by a determiner: "too nervous to speak".
+
+It never fires before "of", on a capitalised word mid-sentence (a name such as Hope),
+or on a word of the text's own family (KW001 reports those).
+
+Bad (`stories/grateful.txt`):
+
+    Nervous, she set the jar on his step and left before he could answer the door.
+
+Good:
+
+    She set the jar on his step, wiped her palms on her coat, and left before he could
+    answer the door.
+""",
+)

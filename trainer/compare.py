@@ -1,0 +1,129 @@
+"""Compare two runs: deep-third cohesion per cluster (with label flips), per-concept quality, changed texts.
+
+The loop it serves: triage names texts, the writer rewrites them, ``amygdala train`` again, and
+``amygdala compare OLD NEW`` shows whether the weak clusters flipped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from schemas.analysis import (
+    ClusterChange,
+    ComparisonReport,
+    ConceptChange,
+    ConceptQuality,
+    QualityReport,
+    TextChanges,
+    ValidationReport,
+)
+
+SETUP_KEYS = ("method", "pool", "skip_tokens", "chat_template", "dtype", "layers", "denoise_neutral")
+
+
+def _diff(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else round(b - a, 5)
+
+
+def _mean_alignment(concept: ConceptQuality | None) -> float | None:
+    if concept is None or not concept.alignment:
+        return None
+    return round(sum(t.deep for t in concept.alignment) / len(concept.alignment), 5)
+
+
+def _model_identity(info: dict[str, Any]) -> Any:
+    model = info.get("model")
+    if isinstance(model, dict):
+        return (model.get("identity") or model.get("name") or model.get("id"), model.get("revision"))
+    return model
+
+
+def _settings(info: dict[str, Any]) -> dict[str, Any]:
+    config = info.get("config")
+    return {**info, **(config if isinstance(config, dict) else {})}
+
+
+def _setup_notes(info_a: dict[str, Any], info_b: dict[str, Any]) -> list[str]:
+    """run.json differences that make the two runs' numbers less comparable."""
+    notes = []
+    if _model_identity(info_a) != _model_identity(info_b):
+        notes.append("the runs used different models (or model revisions): cohesion is not comparable across models")
+    settings_a, settings_b = _settings(info_a), _settings(info_b)
+    for key in SETUP_KEYS:
+        if settings_a.get(key) != settings_b.get(key):
+            notes.append(f"{key} differs: {settings_a.get(key)!r} -> {settings_b.get(key)!r}")
+    return notes
+
+
+def compare_reports(
+    name_a: str,
+    name_b: str,
+    reports_a: tuple[QualityReport, ValidationReport, list[dict[str, Any]], dict[str, Any]],
+    reports_b: tuple[QualityReport, ValidationReport, list[dict[str, Any]], dict[str, Any]],
+) -> ComparisonReport:
+    """Pure comparison of (quality, validation, texts, run_info) of two runs."""
+    qa, va, texts_a, info_a = reports_a
+    qb, vb, texts_b, info_b = reports_b
+    notes = _setup_notes(info_a, info_b)
+    if va.thirds["deep"] != vb.thirds["deep"]:
+        notes.append(f"deep thirds differ: layers {va.thirds['deep']} -> {vb.thirds['deep']}")
+
+    clusters = []
+    for name in dict.fromkeys([*va.clusters, *vb.clusters]):
+        sa = va.clusters[name].thirds.get("deep") if name in va.clusters else None
+        sb = vb.clusters[name].thirds.get("deep") if name in vb.clusters else None
+        before, after = (sa.cohesion if sa else None), (sb.cohesion if sb else None)
+        la, lb = (sa.label if sa else None), (sb.label if sb else None)
+        clusters.append(
+            ClusterChange(
+                cluster=name,
+                before=before,
+                after=after,
+                delta=_diff(before, after),
+                label_before=la,
+                label_after=lb,
+                flip=f"{la} -> {lb}" if la and lb and la != lb else None,
+            )
+        )
+    clusters.sort(key=lambda c: (c.flip is None, -(c.delta or 0.0)))
+
+    concepts = []
+    for name in dict.fromkeys([*qa.concepts, *qb.concepts]):
+        ca, cb = qa.concepts.get(name), qb.concepts.get(name)
+        concepts.append(
+            ConceptChange(
+                concept=name,
+                first_pc_before=ca.first_pc_deep if ca else None,
+                first_pc_after=cb.first_pc_deep if cb else None,
+                alignment_before=_mean_alignment(ca),
+                alignment_after=_mean_alignment(cb),
+                redundancy_before=ca.redundancy.r2 if ca and ca.redundancy else None,
+                redundancy_after=cb.redundancy.r2 if cb and cb.redundancy else None,
+            )
+        )
+    concepts.sort(key=lambda c: -abs(_diff(c.alignment_before, c.alignment_after) or 0.0))
+
+    hashes_a = {t["rel"]: t.get("sha256") for t in texts_a}
+    hashes_b = {t["rel"]: t.get("sha256") for t in texts_b}
+    texts = TextChanges(
+        added=sorted(set(hashes_b) - set(hashes_a)),
+        removed=sorted(set(hashes_a) - set(hashes_b)),
+        changed=sorted(rel for rel in set(hashes_a) & set(hashes_b) if hashes_a[rel] != hashes_b[rel]),
+        unchanged=sum(1 for rel in set(hashes_a) & set(hashes_b) if hashes_a[rel] == hashes_b[rel]),
+    )
+    return ComparisonReport(run_a=name_a, run_b=name_b, notes=notes, clusters=clusters, concepts=concepts, texts=texts)
+
+
+def compare_runs(run_a: Path, run_b: Path) -> ComparisonReport:
+    """Compare two run folders, reading their quality and validation or computing them when missing."""
+    from trainer.analysis import load_reports
+
+    run_data_a, qa, va = load_reports(run_a)
+    run_data_b, qb, vb = load_reports(run_b)
+    return compare_reports(
+        str(run_a),
+        str(run_b),
+        (qa, va, run_data_a.texts, run_data_a.run_info),
+        (qb, vb, run_data_b.texts, run_data_b.run_info),
+    )
