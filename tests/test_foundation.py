@@ -231,3 +231,18 @@ def test_help_lists_commands():
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
     assert "concepts" in result.output and "schemas" in result.output
+
+
+def test_invalid_toml_is_a_one_line_cli_error(tmp_path, monkeypatch):
+    (tmp_path / "pyproject.toml").write_text("[tool.amygdala\ncorpus = 1\n")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["concepts", "calm", "--manifest", str(MANIFEST)])
+    assert result.exit_code == 2
+    assert result.output.startswith(f"error: {tmp_path / 'pyproject.toml'}: invalid TOML")
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_missing_config_file_given_explicitly(tmp_path):
+    result = runner.invoke(app, ["concepts", "--config", str(tmp_path / "nope.toml")])
+    assert result.exit_code == 2
+    assert "nope.toml: file not found" in result.output

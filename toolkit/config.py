@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from toolkit.errors import AmygdalaError
-from toolkit.jsonio import json_path
+from toolkit.jsonio import json_path, read_text
 
 
 class LintSettings(BaseModel):
@@ -52,16 +52,18 @@ class Config(BaseModel):
     settings: Settings
 
 
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(read_text(path))
+    except tomllib.TOMLDecodeError as exc:
+        raise AmygdalaError(f"invalid TOML: {exc}", path) from None
+
+
 def find_pyproject(start: Path) -> Path | None:
     for folder in [start, *start.parents]:
         candidate = folder / "pyproject.toml"
-        if candidate.is_file():
-            try:
-                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-                raise AmygdalaError(f"invalid TOML: {exc}", candidate) from None
-            if "amygdala" in data.get("tool", {}):
-                return candidate
+        if candidate.is_file() and "amygdala" in _read_toml(candidate).get("tool", {}):
+            return candidate
     return None
 
 
@@ -71,13 +73,7 @@ def load_config(start: Path | None = None, explicit: Path | None = None) -> Conf
     path = explicit or find_pyproject(start)
     if path is None:
         return Config(root=start, settings=Settings())
-    try:
-        raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise AmygdalaError("file not found", path) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise AmygdalaError(f"invalid TOML: {exc}", path) from None
-    table = raw.get("tool", {}).get("amygdala", {})
+    table = _read_toml(path).get("tool", {}).get("amygdala", {})
     try:
         settings = Settings.model_validate(table)
     except ValidationError as exc:

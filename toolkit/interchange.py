@@ -37,7 +37,7 @@ from toolkit.authoring import is_story_name, next_number, slugify
 from toolkit.concepts import closest
 from toolkit.corpus import BASELINE, PAIRED, SCENARIO_SPEC, STORIES, Corpus
 from toolkit.errors import AmygdalaError
-from toolkit.jsonio import atomic_write_text, json_path, write_json
+from toolkit.jsonio import atomic_write_text, json_path, read_text, write_json
 
 KINDS = ("story", "baseline", "variant")
 
@@ -137,14 +137,7 @@ def parse_line(raw: str, where: str, text_field: str = "text", concept_field: st
 
 def read_jsonl(path: Path, text_field: str = "text", concept_field: str = "concept") -> list[Record]:
     """Every record of a JSONL file; the first malformed line raises AmygdalaError ``file:line``."""
-    try:
-        content = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise AmygdalaError("file not found", path) from None
-    except UnicodeDecodeError:
-        raise AmygdalaError("not valid UTF-8", path) from None
-    except OSError as exc:
-        raise AmygdalaError(exc.strerror or str(exc), path) from None
+    content = read_text(path, encoding="utf-8-sig")
     records = []
     for number, raw in enumerate(content.splitlines(), start=1):
         record = parse_line(raw, f"{path}:{number}", text_field, concept_field)

@@ -36,16 +36,21 @@ def _line_of_second(text: str, key: str) -> int | None:
     return text.count("\n", 0, hits[1]) + 1 if len(hits) > 1 else None
 
 
-def read_json(path: Path) -> Any:
-    """Parse a JSON file, refusing duplicate keys; errors name the file and line."""
+def read_text(path: Path, encoding: str = "utf-8") -> str:
+    """A text file's content; a missing, unreadable or non-UTF-8 file is a one-line error."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding=encoding)
     except FileNotFoundError:
         raise AmygdalaError("file not found", path) from None
     except UnicodeDecodeError:
         raise AmygdalaError("not valid UTF-8", path) from None
     except OSError as exc:
         raise AmygdalaError(exc.strerror or str(exc), path) from None
+
+
+def read_json(path: Path) -> Any:
+    """Parse a JSON file, refusing duplicate keys; errors name the file and line."""
+    text = read_text(path)
     try:
         return json.loads(text, object_pairs_hook=_no_duplicates)
     except _DuplicateKey as dup:
