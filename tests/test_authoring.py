@@ -221,7 +221,7 @@ def test_edit_lints_what_was_written(make_corpus, editor):
     result = new(root, "story", "calm", "--edit", env=editor("--text", CALM_STORY))
     assert result.exit_code == 0, result.output
     assert (root / "stories/calm.txt").read_text() == CALM_STORY + "\n"
-    assert result.stdout.rstrip().endswith("All checks passed! (1 files)")
+    assert result.stdout.rstrip().endswith("All checks passed! (1 file)")
 
     result = new(root, "story", "calm", "--name", "labelled", "--edit", env=editor("--text", "She felt calm and happy."))
     assert result.exit_code == 1

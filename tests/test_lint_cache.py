@@ -91,6 +91,10 @@ def test_cross_file_rules_follow_a_change_in_one_file(make_corpus):
     result = run(root)
     assert result.cached == 3
     assert sorted(f.path for f in result.findings if f.code == "DU001") == ["corpus/stories/calm.txt", "corpus/stories/sad.txt"]
+    # Deleting the copy clears the remembered pair.
+    (root / "stories/sad.txt").unlink()
+    assert not [f for f in run(root).findings if f.code == "DU001"]
+    (root / "stories/sad.txt").write_text(OTHER)
     # The baseline doubles: the unchanged, cached variant is now too short.
     (root / "paired/letter/baseline.txt").write_text(BASELINE + " " + OTHER)
     result = run(root)

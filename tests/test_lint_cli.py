@@ -175,6 +175,15 @@ def test_paths_outside_the_corpus_are_refused(corpus, tmp_path):
     assert result.exit_code == 2 and "no such file or folder" in result.output
 
 
+def test_the_manifest_as_a_path_lints_the_whole_corpus(corpus, tmp_path):
+    manifest = tmp_path / "elsewhere" / "manifest.json"
+    manifest.parent.mkdir()
+    manifest.write_bytes((corpus / "manifest.json").read_bytes())
+    result = lint(corpus, "--manifest", str(manifest), "--format", "json", str(manifest))
+    data = json.loads(result.stdout)
+    assert data["files_checked"] == 3 and "CV001" in {f["code"] for f in data["findings"]}
+
+
 def test_a_partial_run_gives_the_full_runs_findings_for_its_files(make_corpus):
     bundled = Path(__file__).resolve().parents[1] / "amygdala_stories" / "paired" / "the_comment"
     root = make_corpus({"stories/patient.txt": CLEAN})
@@ -189,6 +198,28 @@ def test_a_partial_run_gives_the_full_runs_findings_for_its_files(make_corpus):
     part = json.loads(lint(root, "--format", "json", str(scenario / "furious.txt")).stdout)["findings"]
     expected = [f for f in full if f["path"] == "corpus/paired/the_comment/furious.txt"]
     assert part == expected and {f["code"] for f in part} >= {"KW001", "LN002"}
+
+
+def test_a_folder_path_limits_the_report_to_that_folder(corpus, tmp_path):
+    (corpus / "stories" / "furious.txt").rename(corpus / "stories" / "furious_old.txt")
+    (corpus / "stories" / "furious").mkdir()
+    (corpus / "stories" / "furious" / "ticket.txt").write_text(LEAKY)
+    out = tmp_path / "report.txt"
+    result = lint(corpus, "--select", "KW001,ST004", "--output-file", str(out), str(corpus / "stories" / "furious"))
+    assert result.exit_code == 1 and result.stdout == ""
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith(f"corpus/stories/furious/ticket.txt:1:{FURY}: KW001 [error]")
+    assert lines[-1] == "Found 1 error in 1 file."
+
+
+def test_the_bundled_corpus_has_no_error_level_findings():
+    bundled = Path(__file__).resolve().parents[1] / "amygdala_stories"
+    if not any(bundled.glob("stories/*.txt")):
+        pytest.skip("the bundled corpus is not written yet")
+    result = runner.invoke(app, ["lint", "--corpus", str(bundled), "--format", "json", "--no-cache"])
+    data = json.loads(result.stdout)
+    errors = [f"{f['path']}:{f['line']}:{f['column']}: {f['code']} {f['message']}" for f in data["findings"] if f["severity"] == "error"]
+    assert errors == [] and result.exit_code == 0
 
 
 def test_rule_explains_and_rules_lists(corpus):

@@ -215,3 +215,11 @@ def test_texts_json_records_hash_and_words_of_each_row(make_corpus, llama_dir, c
         assert row["sha256"] == hashlib.sha256(raw).hexdigest()
         assert row["words"] == len(raw.decode().split())
         assert (row["concept"] is None) == (row["kind"] == "baseline")
+
+
+def test_device_map_lets_accelerate_place_the_weights(make_corpus, llama_dir, cache_dir):
+    corpus = make_corpus(corpus_files())
+    result = train(corpus, llama_dir, "--device-map", "auto")
+    assert result.exit_code == 0, result.output
+    info = RunInfo.model_validate_json((corpus.parent / "run" / "run.json").read_text())
+    assert (info.model.device_map, info.model.device) == ("auto", "cpu")

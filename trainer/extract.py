@@ -69,10 +69,14 @@ def tokenize(inputs: list[str], tokenizer: "PreTrainedTokenizerBase", chat_templ
     return encoded
 
 
-def pooling_weights(attention_mask: "torch.Tensor", pooling: Pooling) -> tuple["torch.Tensor", "torch.Tensor"]:
-    """Which positions each row pools over ([batch, tokens, 1] bool) and how many ([batch, 1]).
+def pooling_weights(
+    attention_mask: "torch.Tensor", pooling: Pooling, dtype: "torch.dtype"
+) -> tuple["torch.Tensor", "torch.Tensor"]:
+    """Per row, the weights [batch, 1, tokens] (in the model's dtype) that average the pooled positions,
+    and a float32 factor [batch, 1] that undoes the rounding of 1/count to that dtype.
 
     Positions are counted among real tokens, so left and right padding give the same selection.
+    Pooling is then one batched matmul per layer, with no float32 copy of the layer's states.
     """
     real = attention_mask.bool()
     rank = attention_mask.long().cumsum(1) - 1
@@ -82,7 +86,9 @@ def pooling_weights(attention_mask: "torch.Tensor", pooling: Pooling) -> tuple["
     else:
         start = (length // 2).clamp(max=pooling.skip_tokens)
     select = real & (rank >= start)
-    return select.unsqueeze(-1), select.sum(1, keepdim=True)
+    count = select.sum(1, keepdim=True).float()
+    share = (1.0 / count).to(dtype)
+    return (select.to(dtype) * share).unsqueeze(1), 1.0 / (share.float() * count)
 
 
 def _pad(batch: list[list[int]], pad_id: int, side: str) -> tuple["torch.Tensor", "torch.Tensor"]:
@@ -100,15 +106,15 @@ def _pad(batch: list[list[int]], pad_id: int, side: str) -> tuple["torch.Tensor"
 
 @contextmanager
 def _pooling_hooks(blocks: list["torch.nn.Module"], layers: list[int], pooled: dict[int, "torch.Tensor"], where: dict):
+    import torch
+
     deepest = max(layers)
 
     def hook_for(layer: int):
         def hook(module, args, output):
             hidden = output[0] if isinstance(output, tuple) else output
-            select, count = where["select"], where["count"]
-            # masked_fill, not a product: padded rows of some attention kernels hold NaN.
-            total = hidden.float().masked_fill(~select.to(hidden.device), 0.0).sum(1)
-            pooled[layer] = total / count.to(hidden.device)
+            mean = torch.bmm(where["weights"].to(hidden.device), hidden)[:, 0]
+            pooled[layer] = mean.float() * where["exact"].to(hidden.device)
             if layer == deepest:
                 raise _StopForward
 
@@ -152,7 +158,7 @@ def iter_pooled(
         while start < len(order):
             chunk = order[start : start + batch_size]
             ids, mask = _pad([token_ids[i] for i in chunk], pad_id, tokenizer.padding_side)
-            where["select"], where["count"] = pooling_weights(mask, pooling)
+            where["weights"], where["exact"] = pooling_weights(mask, pooling, model.dtype)
             kwargs = {"input_ids": ids.to(lm.input_device), "attention_mask": mask.to(lm.input_device)}
             if takes_positions:
                 # Real tokens keep positions 0..n-1 whatever the padding side.
@@ -171,6 +177,8 @@ def iter_pooled(
                 if torch.cuda.is_available():
                     torch.cuda.empty_cache()
                 continue
-            states = torch.stack([pooled[layer] for layer in layers]).cpu().numpy()
-            yield PooledBatch(indices=chunk, states=states, batch_size=batch_size)
+            states = torch.stack([pooled[layer] for layer in layers])
+            if not torch.isfinite(states).all():
+                raise AmygdalaError(f"the model produced NaN or infinite hidden states in {lm.dtype}; try --dtype float32")
+            yield PooledBatch(indices=chunk, states=states.cpu().numpy(), batch_size=batch_size)
             start += len(chunk)

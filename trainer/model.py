@@ -221,19 +221,18 @@ def resolve_model(
     name: str | None, revision: str | None = None, announce: Callable[[str], None] = lambda message: None
 ) -> ModelSource:
     """Locate ``name`` (None: the bundled default; a folder; a .gguf file; a hub id) without loading weights."""
-    path = Path(name).expanduser() if name else None
-    if name is None:
-        folder, sha = convert_gguf(bundled_gguf(), announce)
-        kind: Kind = "bundled"
-        identity, rev = f"gguf:{DEFAULT_GGUF}", sha
-    elif path is not None and path.is_file() and path.suffix == ".gguf":
-        folder, sha = convert_gguf(path.resolve(), announce)
-        kind, identity, rev = "gguf", f"gguf:{path.name}", sha
-    elif path is not None and path.is_dir():
+    kind: Kind
+    if not name:
+        folder, rev = convert_gguf(bundled_gguf(), announce)
+        kind, identity = "bundled", f"gguf:{DEFAULT_GGUF}"
+    elif (path := Path(name).expanduser()).is_file() and path.suffix == ".gguf":
+        folder, rev = convert_gguf(path.resolve(), announce)
+        kind, identity = "gguf", f"gguf:{path.name}"
+    elif path.is_dir():
         folder = path.resolve()
         _read_config(folder, path)
         kind, identity, rev = "local", f"path:{folder}", _folder_fingerprint(folder)
-    elif path is not None and (path.exists() or not _HUB_ID.match(name) or name.startswith((".", "/", "~"))):
+    elif path.exists() or not _HUB_ID.match(name) or name.startswith((".", "/", "~")):
         raise AmygdalaError("model not found: not a model folder, a .gguf file or a Hugging Face id", name)
     else:
         folder = _hub_snapshot(name, revision, announce)

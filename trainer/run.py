@@ -226,6 +226,31 @@ def _versions() -> dict[str, str]:
     return found
 
 
+def _corpus_info(corpus: Corpus, rows: list[TextRecord], skipped: list[SkippedText]) -> CorpusInfo:
+    return CorpusInfo(
+        root=str(corpus.root),
+        manifest=str(corpus.manifest_path.resolve()),
+        content_hash=corpus.content_hash(),
+        n_texts=len(rows),
+        n_stories=sum(r.kind == "story" for r in rows),
+        n_baselines=sum(r.kind == "baseline" for r in rows),
+        n_variants=sum(r.kind == "variant" for r in rows),
+        skipped=skipped,
+    )
+
+
+def _denoise_info(
+    folder: Path, variance: float, texts: list[str], layers: list[int], components: list[np.ndarray]
+) -> DenoiseInfo:
+    return DenoiseInfo(
+        neutral_dir=str(folder.resolve()),
+        n_texts=len(texts),
+        content_hash=hashlib.sha256("".join(text_key(t) for t in texts).encode()).hexdigest(),
+        variance=variance,
+        components={str(layer): int(c.shape[0]) for layer, c in zip(layers, components)},
+    )
+
+
 def default_out(root: Path) -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out, n = root / "runs" / stamp, 1
@@ -294,7 +319,8 @@ def train(
     if not concepts:
         what = "a paired variant with a baseline" if config.method == "paired" else "a story or a paired variant"
         raise AmygdalaError(f"no concept has {what} to train on", corpus.root)
-    neutral_inputs = neutral_texts(Path(config.denoise_neutral)) if config.denoise_neutral else None
+    neutral_dir = Path(config.denoise_neutral) if config.denoise_neutral else None
+    neutral_inputs = neutral_texts(neutral_dir) if neutral_dir else None
     if config.pool == "last" and config.chat_template:
         reporter.warn("--chat-template with --pool last reads the template's closing tokens, not the text's last word")
 
@@ -308,17 +334,10 @@ def train(
     lap("extract")
 
     neutral, denoise = None, None
-    if neutral_inputs is not None:
+    if neutral_dir and neutral_inputs:
         neutral_run = extract_activations(source, neutral_inputs, layers, config, cache_dir, reporter, extraction.model)
         neutral = neutral_components(neutral_run.activations, config.denoise_variance)
-        digest = hashlib.sha256("".join(text_key(t) for t in neutral_inputs).encode()).hexdigest()
-        denoise = DenoiseInfo(
-            neutral_dir=str(Path(config.denoise_neutral).resolve()),
-            n_texts=len(neutral_inputs),
-            content_hash=digest,
-            variance=config.denoise_variance,
-            components={str(layer): int(c.shape[0]) for layer, c in zip(layers, neutral)},
-        )
+        denoise = _denoise_info(neutral_dir, config.denoise_variance, neutral_inputs, layers, neutral)
         lap("denoise_extract")
 
     vectors = concept_vectors(extraction.activations, rows, concepts, config.method, layers, neutral)
@@ -339,28 +358,13 @@ def train(
             created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             config=config,
             model=ModelInfo(
-                name=source.name,
-                kind=source.kind,
+                **{k: getattr(source, k) for k in ("name", "kind", "identity", "revision", "architecture", "n_layers", "hidden_size")},
                 path=str(source.path),
-                identity=source.identity,
-                revision=source.revision,
-                architecture=source.architecture,
-                n_layers=source.n_layers,
-                hidden_size=source.hidden_size,
                 dtype=dtype,
                 device=extraction.model.device if extraction.model else device,
                 device_map=config.device_map,
             ),
-            corpus=CorpusInfo(
-                root=str(corpus.root),
-                manifest=str(corpus.manifest_path.resolve()),
-                content_hash=corpus.content_hash(),
-                n_texts=len(rows),
-                n_stories=sum(r.kind == "story" for r in rows),
-                n_baselines=sum(r.kind == "baseline" for r in rows),
-                n_variants=sum(r.kind == "variant" for r in rows),
-                skipped=skipped,
-            ),
+            corpus=_corpus_info(corpus, rows, skipped),
             lint=LintSummary(counts=report.counts, allowed_errors=bool(errors)),
             extraction=ExtractionInfo(
                 layers=layers,
@@ -371,8 +375,8 @@ def train(
                 tokens=extraction.tokens,
                 cache=extraction.cache,
                 mean_norm={
-                    str(layer): round(float(np.linalg.norm(extraction.activations[i], axis=-1).mean()), 4)
-                    for i, layer in enumerate(layers)
+                    str(layer): round(float(norm), 4)
+                    for layer, norm in zip(layers, np.linalg.norm(extraction.activations, axis=-1).mean(-1))
                 },
             ),
             vectors=VectorsInfo(method=config.method, n_concepts=len(concepts), denoise=denoise),

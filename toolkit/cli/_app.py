@@ -31,7 +31,7 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 CorpusOpt = Annotated[
     Optional[Path],
-    typer.Option("--corpus", help="Corpus folder (default: [tool.amygdala] corpus, then ./amygdala_stories).", show_default=False),
+    typer.Option("--corpus", help="Corpus folder (default: \\[tool.amygdala] corpus, then ./amygdala_stories).", show_default=False),
 ]
 ManifestOpt = Annotated[
     Optional[Path],
@@ -39,7 +39,7 @@ ManifestOpt = Annotated[
 ]
 ConfigOpt = Annotated[
     Optional[Path],
-    typer.Option("--config", help="pyproject.toml to read [tool.amygdala] from (default: the nearest one above the working directory).", show_default=False),
+    typer.Option("--config", help="pyproject.toml to read \\[tool.amygdala] from (default: the nearest one above the working directory).", show_default=False),
 ]
 
 

@@ -123,10 +123,10 @@ def rule_command(
     rule = BY_CODE.get(code.upper()) or BY_NAME.get(code.lower())
     if rule is None:
         raise AmygdalaError(f"unknown rule {code!r} (see `amygdala rules`)")
-    console.print(f"{rule.code} {rule.name} ({rule.severity}, {rule.scope} rule)", style="bold", markup=False)
-    console.print(rule.summary, markup=False)
+    console.print(f"{rule.code} {rule.name} ({rule.severity}, {rule.scope} rule)", style="bold", markup=False, soft_wrap=True)
+    console.print(rule.summary, markup=False, soft_wrap=True)
     console.print()
-    console.print(rule.explanation.rstrip(), markup=False)
+    console.print(rule.explanation.rstrip(), markup=False, soft_wrap=True)
 
 
 @command("rules")
@@ -150,4 +150,4 @@ def rules_command(
         table.add_column(column, overflow="fold")
     for r in RULES:
         table.add_row(r.code, r.name, r.severity, r.summary)
-    console.print(table, markup=False)
+    console.print(table)

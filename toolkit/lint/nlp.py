@@ -20,7 +20,7 @@ from typing import Iterable, Iterator
 
 import numpy
 import spacy
-from spacy.attrs import IS_PUNCT, IS_SPACE, LEMMA, LOWER
+from spacy.attrs import LEMMA, LOWER
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.pipeline import Lemmatizer
@@ -102,9 +102,8 @@ class Analysis:
         return self._lemmas
 
     def word_hashes(self) -> numpy.ndarray:
-        """The lowercase hash of every word (punctuation and spaces left out), for MinHash."""
-        table = self.doc.to_array([LOWER, IS_PUNCT, IS_SPACE])
-        return table[(table[:, 1] == 0) & (table[:, 2] == 0), 0]
+        """The lowercase hash of every token, in order, for MinHash (stable across runs)."""
+        return self.doc.to_array(LOWER)
 
     def leaned_terms(self) -> list[tuple[str, str]]:
         """What the text leans on: proper names, and nouns it repeats after "the".

@@ -16,7 +16,6 @@ from toolkit import __version__
 from toolkit.lint.engine import LintResult
 from toolkit.lint.rules import BY_CODE, RULES
 
-FORMATS = ("full", "concise", "json", "github", "sarif")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 _GITHUB_LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
@@ -25,13 +24,17 @@ _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)]*\s+")
 _CONTEXT = 90
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def summary(result: LintResult) -> str:
+    files = _count(result.files_checked, "file")
     if not result.findings:
-        return f"All checks passed! ({result.files_checked} files)"
-    counts = result.counts
-    parts = [f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in counts.items() if n]
+        return f"All checks passed! ({files})"
+    parts = [_count(n, kind) for kind, n in result.counts.items() if n]
     listed = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
-    return f"Found {listed} in {result.files_checked} files."
+    return f"Found {listed} in {files}."
 
 
 def concise(result: LintResult) -> str:
