@@ -103,17 +103,25 @@ def _inside(root: Path, path: Path) -> bool:
     return True
 
 
-def _read_text(root: Path, path: Path, kind: TextKind, concept: str | None, scenario: str | None) -> Text:
-    if path.is_symlink() and not _inside(root, path):
-        raise AmygdalaError("symlink points outside the corpus", path)
-    raw = path.read_bytes()
+def _check_link(root: Path, entry: os.DirEntry[str]) -> None:
+    # DirEntry answers is_symlink from the directory listing: no extra system call per file.
+    if entry.is_symlink() and not _inside(root, Path(entry.path)):
+        raise AmygdalaError("symlink points outside the corpus", entry.path)
+
+
+def _read_text(
+    root: Path, entry: os.DirEntry[str], rel: str, kind: TextKind, concept: str | None, scenario: str | None
+) -> Text:
+    _check_link(root, entry)
+    with open(entry.path, "rb") as fh:
+        raw = fh.read()
     try:
         decoded: str | None = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         decoded = None
     return Text(
-        path=path,
-        rel=path.relative_to(root).as_posix(),
+        path=Path(entry.path),
+        rel=rel,
         kind=kind,
         concept=concept,
         scenario=scenario,
@@ -123,7 +131,7 @@ def _read_text(root: Path, path: Path, kind: TextKind, concept: str | None, scen
     )
 
 
-def _sorted_entries(folder: Path) -> list[os.DirEntry[str]]:
+def _sorted_entries(folder: str | Path) -> list[os.DirEntry[str]]:
     with os.scandir(folder) as it:
         return sorted(it, key=lambda e: e.name)
 
@@ -133,42 +141,39 @@ def _load_stories(root: Path, corpus: Corpus) -> None:
     if not folder.is_dir():
         return
     for entry in _sorted_entries(folder):
-        path = Path(entry.path)
+        rel = f"{STORIES}/{entry.name}"
         if entry.is_dir():
-            if path.is_symlink() and not _inside(root, path):
-                raise AmygdalaError("symlink points outside the corpus", path)
-            for sub in _sorted_entries(path):
-                sub_path = Path(sub.path)
+            _check_link(root, entry)
+            for sub in _sorted_entries(entry.path):
+                sub_rel = f"{rel}/{sub.name}"
                 if sub.is_file() and sub.name.endswith(".txt"):
-                    corpus.stories.append(_read_text(root, sub_path, "story", entry.name, None))
+                    corpus.stories.append(_read_text(root, sub, sub_rel, "story", entry.name, None))
                 else:
-                    corpus.stray.append(sub_path.relative_to(root).as_posix())
+                    corpus.stray.append(sub_rel)
         elif entry.is_file() and entry.name.endswith(".txt"):
-            corpus.stories.append(_read_text(root, path, "story", entry.name[:-4], None))
+            corpus.stories.append(_read_text(root, entry, rel, "story", entry.name[:-4], None))
         else:
-            corpus.stray.append(path.relative_to(root).as_posix())
+            corpus.stray.append(rel)
 
 
-def _load_scenario(root: Path, folder: Path) -> tuple[Scenario, list[str]]:
-    if folder.is_symlink() and not _inside(root, folder):
-        raise AmygdalaError("symlink points outside the corpus", folder)
-    scenario = Scenario(slug=folder.name, path=folder, baseline=None, variants=[])
+def _load_scenario(root: Path, folder: os.DirEntry[str]) -> tuple[Scenario, list[str]]:
+    _check_link(root, folder)
+    scenario = Scenario(slug=folder.name, path=Path(folder.path), baseline=None, variants=[])
     stray: list[str] = []
-    for entry in _sorted_entries(folder):
-        path = Path(entry.path)
+    for entry in _sorted_entries(folder.path):
+        rel = f"{PAIRED}/{folder.name}/{entry.name}"
         if entry.name == SCENARIO_SPEC and entry.is_file():
-            if path.is_symlink() and not _inside(root, path):
-                raise AmygdalaError("symlink points outside the corpus", path)
-            scenario.spec = validate_file(ScenarioSpec, path)
-            scenario.spec_path = path
+            _check_link(root, entry)
+            scenario.spec_path = Path(entry.path)
+            scenario.spec = validate_file(ScenarioSpec, scenario.spec_path)
         elif entry.is_file() and entry.name.endswith(".txt"):
             stem = entry.name[:-4]
             if stem == BASELINE:
-                scenario.baseline = _read_text(root, path, "baseline", None, folder.name)
+                scenario.baseline = _read_text(root, entry, rel, "baseline", None, folder.name)
             else:
-                scenario.variants.append(_read_text(root, path, "variant", stem, folder.name))
+                scenario.variants.append(_read_text(root, entry, rel, "variant", stem, folder.name))
         else:
-            stray.append(path.relative_to(root).as_posix())
+            stray.append(rel)
     return scenario, stray
 
 
@@ -177,13 +182,12 @@ def _load_paired(root: Path, corpus: Corpus) -> None:
     if not folder.is_dir():
         return
     for entry in _sorted_entries(folder):
-        path = Path(entry.path)
         if entry.is_dir():
-            scenario, stray = _load_scenario(root, path)
+            scenario, stray = _load_scenario(root, entry)
             corpus.scenarios.append(scenario)
             corpus.stray.extend(stray)
         else:
-            corpus.stray.append(path.relative_to(root).as_posix())
+            corpus.stray.append(f"{PAIRED}/{entry.name}")
 
 
 def load_corpus(root: Path, manifest_path: Path) -> Corpus:

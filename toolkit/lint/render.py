@@ -151,9 +151,21 @@ def _excerpt(body: str, f: Finding) -> RichText | None:
     return text
 
 
-def full(result: LintResult, console: Console) -> None:
+def full(result: LintResult, console: Console, repeat_limit: int = 5) -> None:
+    """Each finding with its sentence; beyond ``repeat_limit`` infos of one rule at one path
+    (CV001 on a young corpus), the rest are counted rather than printed."""
     sources = result.sources
+    infos = Counter((f.code, f.path) for f in result.findings if f.severity == "info")
+    shown: Counter[tuple[str, str]] = Counter()
     for f in result.findings:
+        if f.severity == "info":
+            shown[f.code, f.path] += 1
+            if shown[f.code, f.path] > repeat_limit:
+                if shown[f.code, f.path] == repeat_limit + 1:
+                    rest = infos[f.code, f.path] - repeat_limit
+                    note = f"{f.path}: … and {rest} more {f.code} infos (--format concise lists them all)"
+                    console.print(RichText(note, style="dim"), soft_wrap=True)
+                continue
         head = RichText()
         head.append(f"{f.path}:{f.line}:{f.column}: ", style="bold")
         head.append(f"{f.code} ", style=_STYLE[f.severity])

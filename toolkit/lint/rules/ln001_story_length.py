@@ -15,7 +15,7 @@ def check(ctx: FileContext) -> Iterator[Hit]:
     n = count_words(ctx.body)
     if not low <= n <= high:
         side = "short" if n < low else "long"
-        yield ctx.file_hit("LN001", f"{n} words: too {side} (story-words is {low}–{high})")
+        yield ctx.file_hit("LN001", f"{n} word{'' if n == 1 else 's'}: too {side} (story-words is {low}–{high})")
 
 
 RULE = Rule(
