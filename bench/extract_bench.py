@@ -135,18 +135,19 @@ def retrain_once(workdir: Path, edits: int) -> dict[str, float]:
         "texts": cold["corpus"]["n_texts"],
         "cold_extract": cold["timings"]["extract"],
         "retrain_extract": warm["timings"]["extract"],
+        "retrain_model_load": warm["timings"]["extract_model_load"],
         "cold_wall": cold_wall,
         "retrain_wall": warm_wall,
     }
 
 
 def retrain_ratio(repeats: int, edits: int = 5) -> dict[str, float]:
-    """The best of ``repeats`` cold/retrain pairs, each from a fresh corpus copy and an empty cache."""
+    """The best of ``repeats`` cold/retrain pairs (each pair from a fresh corpus copy and an empty cache)."""
     results = []
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as tmp:
             results.append(retrain_once(Path(tmp), edits))
-    return {key: min(r[key] for r in results) for key in results[0]}
+    return min(results, key=lambda r: r["retrain_extract"] / r["cold_extract"])
 
 
 def main() -> None:
@@ -208,7 +209,8 @@ def main() -> None:
     r = retrain_ratio(args.repeats)
     print(f"4. retrain after editing 5 of {r['texts']} texts vs a cold run (fresh processes, activation cache empty at first)")
     print(f"   extract phase: cold {r['cold_extract']:.2f} s, retrain {r['retrain_extract']:.2f} s, "
-          f"ratio {r['retrain_extract'] / r['cold_extract']:.1%} (target <= 15%)")
+          f"ratio {r['retrain_extract'] / r['cold_extract']:.1%} (target <= 15%); "
+          f"the retrain's model load (imports included) takes {r['retrain_model_load']:.2f} s of it")
     print(f"   whole process: cold {r['cold_wall']:.2f} s, retrain {r['retrain_wall']:.2f} s, "
           f"ratio {r['retrain_wall'] / r['cold_wall']:.1%}")
 

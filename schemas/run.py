@@ -116,7 +116,9 @@ class RunInfo(BaseModel):
     extraction: ExtractionInfo
     vectors: VectorsInfo
     versions: dict[str, str] = Field(description="Python and package versions.")
-    timings: dict[str, float] = Field(description="Seconds per phase.")
+    timings: dict[str, float] = Field(
+        description="Seconds per phase: lint, model_setup, extract (of which extract_model_load), vectors, write, total."
+    )
     files: list[str] = Field(description="Files of the run folder written by training.")
 
 

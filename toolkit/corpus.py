@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Iterator, Literal
 
@@ -32,16 +33,42 @@ SCENARIO_SPEC = "scenario.json"
 
 @dataclass(frozen=True)
 class Text:
-    """One text file. ``text`` is None when the bytes are not valid UTF-8."""
+    """One text file, read on first use. ``text`` is None when the bytes are not valid UTF-8.
 
-    path: Path
+    ``size`` and ``mtime_ns`` come from the directory scan, so a cache that trusts them
+    (the linter's) can skip reading an unchanged file at all.
+    """
+
+    filename: str  # absolute; a plain string because building 100k Paths up front costs more than the scan
     rel: str
     kind: TextKind
     concept: str | None
     scenario: str | None
-    raw: bytes
-    text: str | None
-    sha256: str
+    size: int
+    mtime_ns: int
+
+    @cached_property
+    def path(self) -> Path:
+        return Path(self.filename)
+
+    @cached_property
+    def raw(self) -> bytes:
+        try:
+            with open(self.filename, "rb") as fh:
+                return fh.read()
+        except OSError as exc:
+            raise AmygdalaError(exc.strerror or str(exc), self.path) from None
+
+    @cached_property
+    def text(self) -> str | None:
+        try:
+            return self.raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return None
+
+    @cached_property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.raw).hexdigest()
 
     @property
     def label(self) -> str:
@@ -109,25 +136,19 @@ def _check_link(root: Path, entry: os.DirEntry[str]) -> None:
         raise AmygdalaError("symlink points outside the corpus", entry.path)
 
 
-def _read_text(
+def _text_entry(
     root: Path, entry: os.DirEntry[str], rel: str, kind: TextKind, concept: str | None, scenario: str | None
 ) -> Text:
     _check_link(root, entry)
-    with open(entry.path, "rb") as fh:
-        raw = fh.read()
-    try:
-        decoded: str | None = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        decoded = None
+    stat = entry.stat()
     return Text(
-        path=Path(entry.path),
+        filename=entry.path,
         rel=rel,
         kind=kind,
         concept=concept,
         scenario=scenario,
-        raw=raw,
-        text=decoded,
-        sha256=hashlib.sha256(raw).hexdigest(),
+        size=stat.st_size,
+        mtime_ns=stat.st_mtime_ns,
     )
 
 
@@ -147,11 +168,11 @@ def _load_stories(root: Path, corpus: Corpus) -> None:
             for sub in _sorted_entries(entry.path):
                 sub_rel = f"{rel}/{sub.name}"
                 if sub.is_file() and sub.name.endswith(".txt"):
-                    corpus.stories.append(_read_text(root, sub, sub_rel, "story", entry.name, None))
+                    corpus.stories.append(_text_entry(root, sub, sub_rel, "story", entry.name, None))
                 else:
                     corpus.stray.append(sub_rel)
         elif entry.is_file() and entry.name.endswith(".txt"):
-            corpus.stories.append(_read_text(root, entry, rel, "story", entry.name[:-4], None))
+            corpus.stories.append(_text_entry(root, entry, rel, "story", entry.name[:-4], None))
         else:
             corpus.stray.append(rel)
 
@@ -169,9 +190,9 @@ def _load_scenario(root: Path, folder: os.DirEntry[str]) -> tuple[Scenario, list
         elif entry.is_file() and entry.name.endswith(".txt"):
             stem = entry.name[:-4]
             if stem == BASELINE:
-                scenario.baseline = _read_text(root, entry, rel, "baseline", None, folder.name)
+                scenario.baseline = _text_entry(root, entry, rel, "baseline", None, folder.name)
             else:
-                scenario.variants.append(_read_text(root, entry, rel, "variant", stem, folder.name))
+                scenario.variants.append(_text_entry(root, entry, rel, "variant", stem, folder.name))
         else:
             stray.append(rel)
     return scenario, stray

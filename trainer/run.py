@@ -82,6 +82,7 @@ class Extraction:
     tokens: int
     batch_size: int
     model: LoadedModel | None
+    load_seconds: float = 0.0
 
 
 def lint_report(corpus: Corpus, project: Config, use_cache: bool = True) -> LintReport:
@@ -190,11 +191,13 @@ def extract_activations(
             missing.append(i)
         else:
             out[:, i] = states
-    lm, tokens, batch_size = loaded, 0, config.batch_size
+    lm, tokens, batch_size, load_seconds = loaded, 0, config.batch_size, 0.0
     if missing:
         if lm is None:
             reporter.step(f"loading {source.name} ({dtype} on {device})")
+            started = time.perf_counter()
             lm = load_model(source, dtype, device, config.device_map, tokenizer)
+            load_seconds = time.perf_counter() - started
         model_texts = model_inputs([inputs[i] for i in missing], lm.tokenizer, config.chat_template)
         token_ids = tokenize(model_texts, lm.tokenizer, config.chat_template)
         tokens = sum(map(len, token_ids))
@@ -213,7 +216,7 @@ def extract_activations(
         misses=cache.misses if cache else len(inputs),
         corrupt=cache.corrupt if cache else 0,
     )
-    return Extraction(activations=out, cache=stats, tokens=tokens, batch_size=batch_size, model=lm)
+    return Extraction(activations=out, cache=stats, tokens=tokens, batch_size=batch_size, model=lm, load_seconds=load_seconds)
 
 
 def _versions() -> dict[str, str]:
@@ -332,6 +335,7 @@ def train(
     reporter.step(f"{len(inputs)} texts, {len(concepts)} concepts, {len(layers)} layers of {source.name}")
     extraction = extract_activations(source, inputs, layers, config, cache_dir, reporter)
     lap("extract")
+    timings["extract_model_load"] = round(extraction.load_seconds, 4)  # part of extract
 
     neutral, denoise = None, None
     if neutral_dir and neutral_inputs:

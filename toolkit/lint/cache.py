@@ -1,8 +1,12 @@
 """The lint cache: per-file results keyed on content, one JSON store per configuration.
 
 ``<cache dir>/<fingerprint>.json`` holds ``{"files": {key: entry}, "anchors": {key: lemmas},
-"memos": {rule: {"key": corpus key, "value": ...}}}``, the last for whole-corpus results
-(DU001's pairs) that stay valid while no text changes.
+"memos": {rule: {"key": corpus key, "value": ...}}, "stats": {rel: [size, mtime_ns, sha256]}}``.
+Memos are whole-corpus results (DU001's pairs) that stay valid while no text changes.
+``stats`` lets a warm run take a file's content hash without reading it, as git's index
+does: only when size and modification time are unchanged, and only for files last
+modified well before the hash was recorded (a file rewritten within the same clock tick
+would otherwise look unchanged).
 The fingerprint covers the tool version and the linter's own source, the spaCy and
 lookups versions, the manifest bytes and the rule options; a file's key covers its path
 and content. Stores of other fingerprints are pruned to the few most recent.
@@ -13,15 +17,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from toolkit import __version__
+from toolkit.corpus import Text
 from toolkit.jsonio import atomic_write_text
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 _KEEP_STORES = 4
+# A file modified this recently is hashed every time, whatever its stat says.
+_RACY_NS = 2_000_000_000
 
 
 def _source_digest() -> str:
@@ -70,13 +78,26 @@ class LintCache:
         self.files: dict[str, dict[str, Any]] = {}
         self.anchors: dict[str, list[list[str]]] = {}
         self.memos: dict[str, dict[str, Any]] = {}
+        self.stats: dict[str, list[Any]] = {}
         self._dirty = False
         if self.path is not None and self.path.is_file():
             try:
                 data = json.loads(self.path.read_text(encoding="utf-8"))
                 self.files, self.anchors, self.memos = data["files"], data["anchors"], data["memos"]
+                self.stats = data["stats"]
             except (OSError, ValueError, KeyError, TypeError):
-                self.files, self.anchors, self.memos = {}, {}, {}
+                self.files, self.anchors, self.memos, self.stats = {}, {}, {}, {}
+
+    def digest(self, text: Text) -> str:
+        """The text's sha256: remembered when its size and mtime are unchanged, else read and hashed."""
+        known = self.stats.get(text.rel)
+        if known is not None and known[0] == text.size and known[1] == text.mtime_ns:
+            return known[2]
+        sha256 = text.sha256
+        if self.path is not None and time.time_ns() - text.mtime_ns > _RACY_NS:
+            self.stats[text.rel] = [text.size, text.mtime_ns, sha256]
+            self._dirty = True
+        return sha256
 
     def put_file(self, key: str, entry: dict[str, Any]) -> None:
         self.files[key] = entry
@@ -91,17 +112,18 @@ class LintCache:
             self.memos = memos
             self._dirty = True
 
-    def save(self, live_files: set[str], live_anchors: set[str]) -> None:
+    def save(self, live_files: set[str], live_anchors: set[str], live_rels: set[str]) -> None:
         """Keep the entries of files that still exist with this content; drop the rest."""
         if self.path is None or self.directory is None:
             return
-        stale = (self.files.keys() - live_files) or (self.anchors.keys() - live_anchors)
+        stale = (self.files.keys() - live_files) or (self.anchors.keys() - live_anchors) or (self.stats.keys() - live_rels)
         if not (self._dirty or stale):
             return
         data = {
             "files": {k: v for k, v in self.files.items() if k in live_files},
             "anchors": {k: v for k, v in self.anchors.items() if k in live_anchors},
             "memos": self.memos,
+            "stats": {k: v for k, v in self.stats.items() if k in live_rels},
         }
         try:
             self.directory.mkdir(parents=True, exist_ok=True)

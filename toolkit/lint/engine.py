@@ -58,8 +58,10 @@ class LintResult:
 
     @functools.cached_property
     def sources(self) -> dict[str, str]:
-        """Each text's content by its displayed path (for renderers that quote the text)."""
-        return {display_path(self.corpus.root, t.rel): t.text or "" for t in self.corpus.texts()}
+        """The content of each text with a finding, by its displayed path (for renderers that quote it)."""
+        flagged = {f.path for f in self.findings}
+        shown = ((display_path(self.corpus.root, t.rel), t) for t in self.corpus.texts())
+        return {path: t.text or "" for path, t in shown if path in flagged}
 
     def report(self) -> LintReport:
         return LintReport(findings=self.findings, files_checked=self.files_checked, counts=self.counts)
@@ -181,7 +183,7 @@ def lint_corpus(
     cache = LintCache((cache_dir or corpus.root.parent / CACHE_DIR) if use_cache else None, fp)
 
     texts = list(corpus.texts())
-    keys = {t.rel: key_of(t.rel, t.sha256) for t in texts}
+    keys = {t.rel: key_of(t.rel, cache.digest(t)) for t in texts}
     touched = [s for s in corpus.scenarios if any(scope(t.rel) for t in scenario_texts(s))]
     touched_rels = {t.rel for s in touched for t in scenario_texts(s)}
     in_scope = [t for t in texts if scope(t.rel)]
@@ -218,7 +220,7 @@ def lint_corpus(
     cache.put_memos(ctx.memos)
     if use_cache:
         live_anchors = {_anchor_key(s.spec.anchors) for s in corpus.scenarios if s.spec and s.spec.anchors}
-        cache.save(set(keys.values()), live_anchors)
+        cache.save(set(keys.values()), live_anchors, set(keys))
     return LintResult(findings=findings, files_checked=len(in_scope), cached=len(full) - computed, corpus=corpus)
 
 
