@@ -142,38 +142,18 @@ def retrain_once(workdir: Path, edits: int) -> dict[str, float]:
 
 
 def retrain_ratio(repeats: int, edits: int = 5) -> dict[str, float]:
-    """The best of ``repeats`` cold/retrain pairs (each pair from a fresh corpus copy and an empty cache)."""
+    """Each timing's best over ``repeats`` cold/retrain pairs (each pair from a fresh corpus copy and an empty cache)."""
     results = []
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as tmp:
             results.append(retrain_once(Path(tmp), edits))
-    return min(results, key=lambda r: r["retrain_extract"] / r["cold_extract"])
+    return {key: min(r[key] for r in results) for key in results[0]}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--subset", type=int, default=64, help="texts for the slower comparisons (peers, fp32)")
-    args = parser.parse_args()
-
-    import torch
-
-    project = load_config(start=REPO)
-    corpus = open_corpus(project)
-    _, inputs, _ = training_rows(corpus)
-    source = resolve_model(None)
-    print(f"model {source.name}: {source.architecture}, {source.n_layers} layers, hidden {source.hidden_size}; "
-          f"{len(inputs)} texts of the bundled corpus; torch {torch.__version__}, {torch.get_num_threads()} threads; "
-          f"CPU bf16 support: {cpu_supports_bf16()}")
-    bf16 = load_model(source, "bfloat16", "cpu")
-    fp32 = load_model(source, "float32", "cpu")
-    ids = tokenize(inputs, bf16.tokenizer, False)
-    subset = ids[: args.subset]
-    print(f"{sum(map(len, ids))} tokens, batch size {BATCH}, pooling mean from token 50; best of {args.repeats}\n")
-
-    # 1. Ours against a bare batched forward pass (bf16, the auto dtype here).
+def compare_bare(bf16: LoadedModel, ids: list[list[int]], repeats: int) -> None:
+    """1. Ours against a bare batched forward pass (bf16, the auto dtype here)."""
     batches = sorted_batches(bf16, ids)
-    t = best_of(args.repeats, {
+    t = best_of(repeats, {
         "ours": lambda: ours(bf16, ids),
         "bare": lambda: bare(bf16.model, batches),
         "bare_no_head": lambda: bare(bf16.model.model, batches),
@@ -184,8 +164,10 @@ def main() -> None:
     print(f"   ratio bare/ours {t['bare'] / t['ours']:.2f} (target >= 0.9); "
           f"against the headless pass {t['bare_no_head'] / t['ours']:.2f}\n")
 
-    # 2. Against the peers' per-story method, and 3. bf16 against fp32.
-    t = best_of(args.repeats, {
+
+def compare_peers_and_dtypes(bf16: LoadedModel, fp32: LoadedModel, subset: list[list[int]], repeats: int, n_layers: int) -> None:
+    """2. Against the peers' per-story method, and 3. bf16 against fp32."""
+    t = best_of(repeats, {
         "ours_bf16": lambda: ours(bf16, subset),
         "peers_bf16": lambda: peers(bf16, subset),
         "ours_fp32": lambda: ours(fp32, subset),
@@ -197,22 +179,47 @@ def main() -> None:
               f"ratio {t[f'peers_{dtype}'] / t[f'ours_{dtype}']:.2f}x (target >= 1.6x)")
     ours_bf16, ours_fp32, peers_fp32 = ours(bf16, subset), ours(fp32, subset), peers(fp32, subset)
     agree = cosines(ours_fp32[:-1], peers_fp32[:-1])
-    print(f"   same features (fp32, layers 1-{source.n_layers - 1}): min cosine {agree.min():.6f}; the last layer differs "
+    print(f"   same features (fp32, layers 1-{n_layers - 1}): min cosine {agree.min():.6f}; the last layer differs "
           "on purpose: HF's hidden_states[-1] has the final norm applied, our hook reads the block's output\n")
     cos = cosines(ours_bf16, ours_fp32)
     print(f"3. bf16 vs fp32 (ours, {len(subset)} texts): {t['ours_fp32'] / t['ours_bf16']:.2f}x faster in bf16; "
           f"cosine of pooled features per text and layer: mean {cos.mean():.5f}, min {cos.min():.5f}")
     print(f"   -> --dtype auto picks {'bf16' if cpu_supports_bf16() else 'fp32'} on this CPU\n")
-    del fp32
 
-    # 4. Retrain after editing 5 texts against a cold run.
-    r = retrain_ratio(args.repeats)
-    print(f"4. retrain after editing 5 of {r['texts']} texts vs a cold run (fresh processes, activation cache empty at first)")
-    print(f"   extract phase: cold {r['cold_extract']:.2f} s, retrain {r['retrain_extract']:.2f} s, "
-          f"ratio {r['retrain_extract'] / r['cold_extract']:.1%} (target <= 15%); "
-          f"the retrain's model load (imports included) takes {r['retrain_model_load']:.2f} s of it")
-    print(f"   whole process: cold {r['cold_wall']:.2f} s, retrain {r['retrain_wall']:.2f} s, "
-          f"ratio {r['retrain_wall'] / r['cold_wall']:.1%}")
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--subset", type=int, default=64, help="texts for the slower comparisons (peers, fp32)")
+    parser.add_argument("--sections", default="1,2,3,4", help="which measurements to run, e.g. 4")
+    args = parser.parse_args()
+    sections = {int(x) for x in args.sections.split(",")}
+
+    import torch
+
+    source = resolve_model(None)
+    print(f"model {source.name}: {source.architecture}, {source.n_layers} layers, hidden {source.hidden_size}; "
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads; CPU bf16 support: {cpu_supports_bf16()}; "
+          f"best of {args.repeats}\n")
+    if sections & {1, 2, 3}:
+        _, inputs, _ = training_rows(open_corpus(load_config(start=REPO)))
+        bf16 = load_model(source, "bfloat16", "cpu")
+        ids = tokenize(inputs, bf16.tokenizer, False)
+        print(f"{len(inputs)} texts of the bundled corpus, {sum(map(len, ids))} tokens, batch size {BATCH}, "
+              "pooling mean from token 50\n")
+        if 1 in sections:
+            compare_bare(bf16, ids, args.repeats)
+        if sections & {2, 3}:
+            fp32 = load_model(source, "float32", "cpu")
+            compare_peers_and_dtypes(bf16, fp32, ids[: args.subset], args.repeats, source.n_layers)
+    if 4 in sections:
+        r = retrain_ratio(args.repeats)
+        print(f"4. retrain after editing 5 of {r['texts']} texts vs a cold run (fresh processes, activation cache empty at first)")
+        print(f"   extract phase: cold {r['cold_extract']:.2f} s, retrain {r['retrain_extract']:.2f} s, "
+              f"ratio {r['retrain_extract'] / r['cold_extract']:.1%} (target <= 15%); "
+              f"the retrain's model load (imports included) takes {r['retrain_model_load']:.2f} s of it")
+        print(f"   whole process: cold {r['cold_wall']:.2f} s, retrain {r['retrain_wall']:.2f} s, "
+              f"ratio {r['retrain_wall'] / r['cold_wall']:.1%}")
 
 
 if __name__ == "__main__":

@@ -110,6 +110,11 @@ def test_a_model_that_is_not_there_fails_at_once_with_one_line(make_corpus, cach
     assert expected in one_line_error(train(corpus, model))
 
 
+def test_revision_is_refused_for_a_local_model(make_corpus, llama_dir, cache_dir):
+    corpus = make_corpus(corpus_files())
+    assert "--revision applies to a Hugging Face id" in one_line_error(train(corpus, llama_dir, "--revision", "v1"))
+
+
 def test_a_folder_that_is_not_a_model_is_named(make_corpus, cache_dir, tmp_path):
     corpus = make_corpus(corpus_files())
     (tmp_path / "empty-model").mkdir()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.jsonio import atomic_write_bytes, atomic_write_text
+from toolkit.jsonio import atomic_write_bytes, atomic_write_text, current_umask
 
 # Bump when the meaning of a cached vector changes (pooling arithmetic, layer convention).
 CACHE_FORMAT = 1
@@ -34,8 +34,7 @@ def cache_root() -> Path:
 
 def publish_modes(folder: Path) -> None:
     """Give a folder built in a private temporary place the permissions the umask allows."""
-    mask = os.umask(0)
-    os.umask(mask)
+    mask = current_umask()
     folder.chmod(0o777 & ~mask)
     for path in folder.rglob("*"):
         path.chmod((0o777 if path.is_dir() else 0o666) & ~mask)

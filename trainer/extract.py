@@ -2,7 +2,7 @@
 
 Layer ``idx`` is the output of decoder block ``idx - 1``, i.e. Hugging Face ``hidden_states[idx]``
 (hooks on the blocks, because HF applies the final norm to its last hidden state only). The hook
-pools at once, so a batch never holds more than one layer's full states, and the forward pass stops
+pools at once, so no layer's full states outlive their block, and the forward pass stops
 after the deepest requested block: the remaining blocks and the LM head are never run.
 """
 

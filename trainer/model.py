@@ -237,6 +237,8 @@ def resolve_model(
     else:
         folder = _hub_snapshot(name, revision, announce)
         kind, identity, rev = "hub", f"hub:{name}", folder.name
+    if revision and kind != "hub":
+        raise AmygdalaError("--revision applies to a Hugging Face id, not to a local folder or GGUF file", name or "default model")
     architecture, n_layers, hidden_size = _read_config(folder, name or folder)
     return ModelSource(
         name=name or "default",

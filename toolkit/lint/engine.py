@@ -14,6 +14,7 @@ import functools
 import gc
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -112,13 +113,20 @@ class _Scope:
         )
 
 
+@functools.lru_cache(maxsize=16)
+def _display_root(corpus_root: Path, cwd: str) -> str:
+    try:
+        return corpus_root.relative_to(cwd).as_posix()
+    except ValueError:
+        return corpus_root.as_posix()
+
+
 def display_path(corpus_root: Path, rel: str) -> str:
     """A corpus path as findings show it: relative to the working directory when inside it."""
-    path = corpus_root / rel if rel else corpus_root
-    try:
-        return path.relative_to(Path.cwd()).as_posix() or "."
-    except ValueError:
-        return path.as_posix()
+    root = _display_root(corpus_root, os.getcwd())
+    if not rel:
+        return root
+    return rel if root == "." else f"{root}/{rel}"
 
 
 def _file_entry(text: Text, settings: LintSettings, lexicon: Lexicon, analysis: Any, rows: int) -> dict[str, Any]:
