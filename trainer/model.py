@@ -7,7 +7,9 @@ is not there fails at once); ``load_model`` loads them with the chosen dtype and
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import importlib.util
 import os
 import re
@@ -144,8 +146,10 @@ def convert_gguf(gguf: Path, announce: Callable[[str], None] = lambda message: N
     scratch = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
     try:
         try:
-            tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-            quantized = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+            # The GGUF reader draws its own tqdm bar, which transformers' switch does not reach.
+            with contextlib.redirect_stderr(io.StringIO()):
+                tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+                quantized = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
         except Exception as exc:
             raise AmygdalaError(f"cannot read this GGUF model: {_one_line(exc)}", gguf) from None
         config = quantized.config
