@@ -76,10 +76,12 @@ def test_the_run_folder_holds_the_contract_and_reads_back_to_identical_vectors(m
 
     for c, concept in enumerate(readout.concepts):
         meta, directions = read_control_vector(run / "gguf" / f"{concept}.gguf")
-        assert meta == {"general.architecture": "controlvector", "controlvector.model_hint": "llama", "controlvector.layer_count": 3}
-        assert sorted(directions) == [1, 2, 3]
-        for i, layer in enumerate(layers):
-            np.testing.assert_allclose(directions[layer], remade[i, c], atol=1e-6)
+        # llama.cpp's direction.k steers the output of block k (0-based) = amygdala layer k+1;
+        # layer 1 would be direction.0, which llama.cpp rejects.
+        assert meta == {"general.architecture": "controlvector", "controlvector.model_hint": "llama", "controlvector.layer_count": 2}
+        assert sorted(directions) == [1, 2]
+        for i, layer in enumerate(layers[1:], start=1):
+            np.testing.assert_allclose(directions[layer - 1], remade[i, c], atol=1e-6)
 
 
 def test_lint_errors_refuse_training_unless_allowed(make_corpus, llama_dir, cache_dir):
@@ -148,7 +150,10 @@ def test_layers_option_chooses_the_layers_everywhere(make_corpus, llama_dir, cac
     _, layers, activations, readout, _ = read_run(corpus.parent / "run")
     assert layers == readout.layers == [1, 3] and activations.shape[0] == 2
     _, directions = read_control_vector(corpus.parent / "run" / "gguf" / "calm.gguf")
-    assert sorted(directions) == [1, 3]
+    assert sorted(directions) == [2]  # layer 3 -> direction.2; layer 1 (direction.0) is left out with a warning
+    assert "layer 1" in result.output and "direction.0" in result.output
+    only_first = train(corpus, llama_dir, "--layers", "1", "--export-gguf", out="first")
+    assert "layer 1" in one_line_error(only_first) and not (corpus.parent / "first").exists()
     for spec in ("0", "2-4", "two"):
         assert "--layers" in one_line_error(train(corpus, llama_dir, "--layers", spec))
 

@@ -45,7 +45,7 @@ def test_train_on_the_bundled_model_matches_a_plain_hugging_face_forward_pass(ma
     rows, layers, activations, readout, vectors = read_run(run)
     assert layers == list(range(1, 31)) and vectors.shape == (30, 4, 576)
     meta, directions = read_control_vector(run / "gguf" / "calm.gguf")
-    assert meta["controlvector.model_hint"] == "llama" and sorted(directions) == layers
+    assert meta["controlvector.model_hint"] == "llama" and sorted(directions) == [layer - 1 for layer in layers[1:]]
 
     # Our pooled state of one text against Hugging Face's hidden_states of the same converted weights.
     tokenizer = AutoTokenizer.from_pretrained(converted)

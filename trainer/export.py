@@ -3,7 +3,8 @@
 - ``readout.safetensors`` / ``readout.json``: ``layer_<idx>.vectors`` fp16 [n_concepts, hidden], the
   format the original trainer hands to its vLLM readout plugin.
 - ``activations.safetensors``: ``layer_<idx>`` fp32 [n_texts, hidden], rows in texts.json order.
-- ``gguf/<concept>.gguf``: one control vector per concept, F32 tensors ``direction.<idx>``.
+- ``gguf/<concept>.gguf``: one control vector per concept, F32 tensors ``direction.<k>`` holding amygdala
+  layer k+1 (llama.cpp adds ``direction.k`` to the output of block k, counted from 0).
 """
 
 from __future__ import annotations
@@ -74,34 +75,60 @@ def read_activations(folder: Path) -> tuple[list[int], np.ndarray]:
     return layers, np.stack([tensors[f"layer_{layer}"] for layer in layers])
 
 
+def gguf_direction_index(layer: int) -> int:
+    """llama.cpp adds ``direction.k`` to the output of block k (0-based) = HF hidden_states[k+1] = amygdala layer k+1."""
+    return layer - 1
+
+
+def control_vector_layers(layers: Sequence[int], n_layers: int) -> tuple[list[int], list[str]]:
+    """The layers llama.cpp can steer with, and one warning per layer it cannot.
+
+    Layer 1 would be ``direction.0``, which llama.cpp rejects; a layer past the last block would be
+    a direction llama.cpp silently ignores.
+    """
+    usable, warnings = [], []
+    for layer in layers:
+        index = gguf_direction_index(layer)
+        if index < 1:
+            warnings.append(f"GGUF: layer {layer} (output of block {index}) cannot be steered by llama.cpp (direction.0 is rejected); left out")
+        elif index >= n_layers:
+            warnings.append(f"GGUF: layer {layer} is past the model's last block ({n_layers} blocks); left out")
+        else:
+            usable.append(layer)
+    return usable, warnings
+
+
 def write_control_vectors(
-    folder: Path, concepts: Sequence[str], layers: Sequence[int], vectors: np.ndarray, model_hint: str
-) -> list[Path]:
-    """One llama.cpp control vector per concept: ``direction.<idx>`` is added to the output of
-    block idx (HF hidden_states[idx]); idx 0 (the embeddings) does not exist for llama.cpp."""
+    folder: Path, concepts: Sequence[str], layers: Sequence[int], vectors: np.ndarray, model_hint: str, n_layers: int
+) -> tuple[list[Path], list[str]]:
+    """One llama.cpp control vector per concept, the unit vector of amygdala layer L written as
+    ``direction.(L-1)`` (see ``gguf_direction_index``); returns the files and the warnings for the
+    layers left out (``control_vector_layers``). No usable layer is an error, not an empty file."""
     import gguf
 
-    if min(layers) < 1:
-        raise AmygdalaError("control vectors need layers >= 1 (direction.0 is rejected by llama.cpp)")
+    usable, warnings = control_vector_layers(layers, n_layers)
+    if not usable:
+        raise AmygdalaError("--export-gguf: none of the layers can be steered by llama.cpp (" + "; ".join(warnings) + ")")
+    rows = [list(layers).index(layer) for layer in usable]
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for c, concept in enumerate(concepts):
         path = folder / f"{concept}.gguf"
         writer = gguf.GGUFWriter(str(path), arch=CONTROL_VECTOR_ARCH)
         writer.add_string(f"{CONTROL_VECTOR_ARCH}.model_hint", model_hint)
-        writer.add_uint32(f"{CONTROL_VECTOR_ARCH}.layer_count", len(layers))
-        for i, layer in enumerate(layers):
-            writer.add_tensor(f"direction.{layer}", vectors[i, c].astype(np.float32))
+        writer.add_uint32(f"{CONTROL_VECTOR_ARCH}.layer_count", len(usable))
+        for layer, i in zip(usable, rows):
+            writer.add_tensor(f"direction.{gguf_direction_index(layer)}", vectors[i, c].astype(np.float32))
         writer.write_header_to_file()
         writer.write_kv_data_to_file()
         writer.write_tensors_to_file()
         writer.close()
         written.append(path)
-    return written
+    return written, warnings
 
 
 def read_control_vector(path: Path) -> tuple[dict[str, object], dict[int, np.ndarray]]:
-    """The metadata and ``{layer: direction}`` of a control vector, read with the gguf package."""
+    """The metadata and ``{k: direction.k}`` of a control vector (k is llama.cpp's 0-based block), read with the gguf package."""
     import gguf
 
     reader = gguf.GGUFReader(str(path))

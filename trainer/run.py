@@ -330,6 +330,8 @@ def train(
     source = resolve_model(config.model, config.revision, reporter.step)
     layers = parse_layers(config.layers, source.n_layers)
     dtype, device = placement(config.dtype, config.device, config.device_map)
+    if config.export_gguf and not export.control_vector_layers(layers, source.n_layers)[0]:
+        raise AmygdalaError("--export-gguf: llama.cpp cannot steer at layer 1 (direction.0); choose --layers beyond 1")
     lap("model_setup")
 
     reporter.step(f"{len(inputs)} texts, {len(concepts)} concepts, {len(layers)} layers of {source.name}")
@@ -356,7 +358,11 @@ def train(
         atomic_write_bytes(build / MANIFEST_FILE, corpus.manifest_path.read_bytes())
         write_json(build / LINT_FILE, report)
         if config.export_gguf:
-            export.write_control_vectors(build / export.GGUF_DIR, concepts, layers, vectors, source.architecture)
+            _, gguf_warnings = export.write_control_vectors(
+                build / export.GGUF_DIR, concepts, layers, vectors, source.architecture, source.n_layers
+            )
+            for warning in gguf_warnings:
+                reporter.warn(warning)
         lap("write")
         info = RunInfo(
             created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
