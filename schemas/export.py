@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from schemas.analysis import ComparisonReport, QualityReport, TriageReport, ValidationReport
+from schemas.evaluation import EvalReport, ReadoutReport, SteeringReport
 from schemas.finding import LintReport
 from schemas.manifest import Manifest
 from schemas.reports import CoverageReport, InterchangeRecord, StatsReport
@@ -30,6 +31,9 @@ REGISTRY: dict[str, type[BaseModel]] = {
     "run.schema.json": RunInfo,
     "readout.schema.json": ReadoutInfo,
     "texts.schema.json": TextsFile,
+    "readout-report.schema.json": ReadoutReport,
+    "eval.schema.json": EvalReport,
+    "steering.schema.json": SteeringReport,
 }
 
 

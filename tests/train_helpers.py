@@ -40,11 +40,11 @@ def text(seed: int, words: int = 60) -> str:
     return " ".join(out) + "\n"
 
 
-def build_tokenizer():
+def build_tokenizer(extra_words: tuple[str, ...] = ()):
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
-    vocab = {token: i for i, token in enumerate(SPECIALS + sorted(set(WORDS)) + PUNCTUATION)}
+    vocab = {token: i for i, token in enumerate(SPECIALS + sorted(set(WORDS) | set(extra_words)) + PUNCTUATION)}
     core = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
     core.normalizer = normalizers.Lowercase()
     core.pre_tokenizer = pre_tokenizers.Whitespace()
@@ -59,12 +59,12 @@ def build_tokenizer():
     )
 
 
-def tiny_model(folder: Path, architecture: str = "llama", layers: int = 3, seed: int = 0) -> Path:
-    """Save a random-weight model (``llama`` or ``gpt2``) with the word-level tokenizer into ``folder``."""
+def tiny_model(folder: Path, architecture: str = "llama", layers: int = 3, seed: int = 0, extra_words: tuple[str, ...] = ()) -> Path:
+    """Save a random-weight model (``llama`` or ``gpt2``) with the word-level tokenizer (plus ``extra_words``) into ``folder``."""
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
 
-    tokenizer = build_tokenizer()
+    tokenizer = build_tokenizer(extra_words)
     size = len(tokenizer)
     torch.manual_seed(seed)
     if architecture == "llama":

@@ -116,6 +116,9 @@ def train_command(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the activation and lint caches.")] = False,
     analyze: Annotated[bool, typer.Option("--analyze/--no-analyze", help="Go on to quality, validation and triage of the run.")] = True,
     no_probes: Annotated[bool, typer.Option("--no-probes", help="Skip the linear probes of the analysis (the slowest step).")] = False,
+    steer_check: Annotated[
+        bool, typer.Option("--steer-check", help="Then run `amygdala steer --check` on the run: steering.json and steering_heatmap.png.")
+    ] = False,
 ) -> None:
     """Extract hidden states of every text, make one unit vector per concept and layer, and write a run folder.
 
@@ -154,6 +157,12 @@ def train_command(
         markup=False,
     )
     console.print(f"wrote {result.folder}", markup=False)
+    if steer_check:
+        from toolkit.cli.steer_cmd import DEFAULT_CHECK_STRENGTHS, run_check
+        from trainer.readout import open_run
+        from trainer.steering import N_RANDOM
+
+        run_check(open_run(result.folder), None, DEFAULT_CHECK_STRENGTHS, N_RANDOM, 0, RichReporter())
     if not analyze:
         return
     from toolkit.cli.analysis_cmd import render_triage, render_validation
