@@ -21,7 +21,11 @@ def read_inputs(texts: list[str], jsonl: Path | None, text_field: str) -> tuple[
     bodies, sources = [], []
     for arg in texts:
         path = Path(arg)
-        if path.is_file():
+        try:
+            is_file = "\n" not in arg and path.is_file()
+        except OSError:  # a long text is not a path
+            is_file = False
+        if is_file:
             bodies.append(read_text(path))
             sources.append(str(path))
         else:
