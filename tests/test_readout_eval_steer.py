@@ -75,7 +75,7 @@ def test_readout_uses_the_runs_extraction_and_the_cache(trained, same_cache, mon
     assert [t.source for t in report.texts] == [str(corpus_text), "argument"] and len(report.texts[0].top) == 3
     # A corpus text reads out exactly as its stored activations do: same model, pooling and options.
     view = open_run(run)
-    row = [t["rel"] for t in view.texts].index("stories/calm.txt")
+    row = view.rels.index("stories/calm.txt")
     mean, sd = reference_stats(projections(view.activations, view.vectors))
     expected = zscores(projections(view.activations[:, [row]], view.vectors), mean, sd)[:, 0]
     np.testing.assert_allclose(report.texts[0].z, expected, atol=2e-3)

@@ -8,9 +8,6 @@ from pathlib import Path
 from schemas.evaluation import EvalReport, SteeringReport
 from trainer.plots import _pyplot, _save
 
-EVAL_PNG = "eval_by_layer.png"
-STEERING_PNG = "steering_heatmap.png"
-
 
 def eval_by_layer(report: EvalReport, path: Path) -> None:
     plt = _pyplot()

@@ -27,8 +27,9 @@ import numpy as np
 from schemas.evaluation import ClusterAccuracy, Confusion, Estimate, EvalReport, LayerAccuracy
 from schemas.run import TextRecord
 from toolkit.errors import AmygdalaError
-from trainer.readout import RunView, choose_layers, display_layer, pooled_states, projections, reference_stats, zscores
+from trainer.readout import choose_layers, display_layer, layer_rows, pooled_states, projections, reference_stats, zscores
 from trainer.run import Reporter
+from trainer.runfolder import Run
 
 N_BOOTSTRAP = 2000
 CV_SCHEME = "leave one group out: a story alone, a paired scenario's baseline and variants together; vectors and z references rebuilt without the group"
@@ -201,7 +202,7 @@ def read_labelled(path: Path, text_field: str, concept_field: str) -> list[tuple
 
 
 def evaluate_labelled(
-    run: RunView, path: Path, text_field: str, concept_field: str, layers_spec: str | None = None, reporter: Reporter | None = None
+    run: Run, path: Path, text_field: str, concept_field: str, layers_spec: str | None = None, reporter: Reporter | None = None
 ) -> EvalReport:
     reporter = reporter or Reporter()
     records = read_labelled(path, text_field, concept_field)
@@ -214,7 +215,7 @@ def evaluate_labelled(
         raise AmygdalaError(f"no labelled text names a concept of the run ({len(outside)} outside labels, e.g. {next(iter(outside), '-')!r})", path)
     candidates = [c for c in run.concepts if c in {label for _, label in kept}]
     columns = [run.concepts.index(c) for c in candidates]
-    rows = run.layer_rows(layers)
+    rows = layer_rows(run, layers)
     vectors = run.vectors[rows][:, columns]
     extraction = pooled_states(run, [text for text, _ in kept], layers, reporter)
     mean, sd = reference_stats(projections(run.activations[rows], vectors))
@@ -225,7 +226,7 @@ def evaluate_labelled(
     if empty:
         skipped["empty text"] = empty
     return EvalReport(
-        run=str(run.folder),
+        run=str(run.root),
         mode="labelled",
         source=str(path),
         n_labelled=len(records),
@@ -236,15 +237,15 @@ def evaluate_labelled(
     )
 
 
-def cv_groups(texts: Sequence[dict]) -> np.ndarray:
+def cv_groups(texts: Sequence[TextRecord]) -> np.ndarray:
     """The hold-out unit of each corpus text: its paired scenario, or the text itself."""
-    return np.array([f"scenario:{t['scenario']}" if t.get("scenario") else f"text:{t['rel']}" for t in texts])
+    return np.array([f"scenario:{t.scenario}" if t.scenario else f"text:{t.rel}" for t in texts])
 
 
-def evaluate_cv(run: RunView, layers_spec: str | None = None) -> EvalReport:
+def evaluate_cv(run: Run, layers_spec: str | None = None) -> EvalReport:
     layers = choose_layers(run, layers_spec)
-    records = [TextRecord.model_validate(t) for t in run.texts]
-    rows = run.layer_rows(layers)
+    records = run.texts
+    rows = layer_rows(run, layers)
     z_all = heldout_zscores(run.activations[rows], records, run.concepts, run.info.config.method, cv_groups(run.texts))
     labelled = np.array([t.concept is not None and t.kind != "baseline" for t in records])
     index = {c: i for i, c in enumerate(run.concepts)}
@@ -252,7 +253,7 @@ def evaluate_cv(run: RunView, layers_spec: str | None = None) -> EvalReport:
     scorable = labelled & (own >= 0)
     scorable[scorable] = np.isfinite(z_all[0][np.flatnonzero(scorable), own[scorable]])
     if not scorable.any():
-        raise AmygdalaError("--cv: no text's concept has another text outside its group to build a vector from", run.folder)
+        raise AmygdalaError("--cv: no text's concept has another text outside its group to build a vector from", run.root)
     candidates = [c for c in run.concepts if c in {records[j].concept for j in np.flatnonzero(scorable)}]
     columns = [run.concepts.index(c) for c in candidates]
     z = z_all[:, scorable][:, :, columns]
@@ -263,7 +264,7 @@ def evaluate_cv(run: RunView, layers_spec: str | None = None) -> EvalReport:
     if (labelled & ~scorable).sum():
         skipped["its concept has no other text outside its group"] = int((labelled & ~scorable).sum())
     return EvalReport(
-        run=str(run.folder),
+        run=str(run.root),
         mode="cv",
         source=run.info.corpus.root,
         cv_scheme=CV_SCHEME,

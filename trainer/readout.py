@@ -7,65 +7,29 @@ The numbers are pure functions over arrays (``projections``, ``reference_stats``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from pydantic import BaseModel
-
-from schemas.evaluation import ConceptScore, ReadoutReport, ReadoutText, SteeringReport
-from schemas.manifest import Manifest
-from schemas.run import RunInfo
+from schemas.evaluation import ConceptScore, EvalReport, ReadoutReport, ReadoutText, SteeringReport
 from toolkit.errors import AmygdalaError
 from trainer.run import Extraction, Reporter
+from trainer.runfolder import EVAL, STEERING, Run, RunFolder
 
 # sd below this share of the mean |projection| is treated as no spread (a z-score would explode).
 _MIN_SD = 1e-6
 
 
-@dataclass
-class RunView:
-    """What readout, eval and steer need from a run folder."""
-
-    folder: Path
-    info: RunInfo
-    concepts: list[str]
-    layers: list[int]
-    vectors: np.ndarray  # [n_layers, n_concepts, hidden] float32, unit rows
-    activations: np.ndarray  # [n_layers, n_texts, hidden] float32, the corpus texts
-    texts: list[dict]
-    manifest: Manifest
-
-    def clusters(self) -> list[str]:
-        return [self.manifest.concepts[c].cluster for c in self.concepts]
-
-    def layer_rows(self, layers: list[int]) -> list[int]:
-        return [self.layers.index(layer) for layer in layers]
+def open_run(folder: Path) -> Run:
+    """The run folder, read through trainer.runfolder (the one module that opens run files)."""
+    return RunFolder.read(Path(folder))
 
 
-def open_run(folder: Path) -> RunView:
-    """The one place these commands read a run folder (to be replaced by trainer.runfolder)."""
-    from toolkit.jsonio import validate_file
-    from trainer.analysis import load_run
-
-    data = load_run(Path(folder))
-    info = validate_file(RunInfo, Path(folder) / "run.json", data.run_info or None) if data.run_info else None
-    if info is None:
-        raise AmygdalaError("missing run.json (is this a run folder written by `amygdala train`?)", folder)
-    return RunView(
-        folder=Path(folder),
-        info=info,
-        concepts=data.concepts,
-        layers=data.layers,
-        vectors=data.vectors,
-        activations=data.activations,
-        texts=data.texts,
-        manifest=data.manifest,
-    )
+def layer_rows(run: Run, layers: list[int]) -> list[int]:
+    return [run.layers.index(layer) for layer in layers]
 
 
-def choose_layers(run: RunView, spec: str | None) -> list[int]:
+def choose_layers(run: Run, spec: str | None) -> list[int]:
     """``--layers`` against the run's layers (default: all of them)."""
     from trainer.run import parse_layers
 
@@ -74,13 +38,13 @@ def choose_layers(run: RunView, spec: str | None) -> list[int]:
     chosen = parse_layers(spec, run.info.model.n_layers)
     missing = [layer for layer in chosen if layer not in run.layers]
     if missing:
-        raise AmygdalaError(f"--layers: layer {missing[0]} was not extracted by this run (it has {run.layers[0]}..{run.layers[-1]})", run.folder)
+        raise AmygdalaError(f"--layers: layer {missing[0]} was not extracted by this run (it has {run.layers[0]}..{run.layers[-1]})", run.root)
     return chosen
 
 
 def display_layer(layers: list[int]) -> int:
     """Declared in advance, never picked by looking: the middle of the deep third (as the report)."""
-    from trainer.analysis import default_report_layer
+    from trainer.linalg import default_report_layer
 
     return default_report_layer(layers)
 
@@ -115,7 +79,7 @@ def top_concepts(z: np.ndarray, k: int) -> np.ndarray:
 # --------------------------------------------------------------------------- I/O
 
 
-def pooled_states(run: RunView, texts: list[str], layers: list[int], reporter: Reporter, use_cache: bool = True) -> Extraction:
+def pooled_states(run: Run, texts: list[str], layers: list[int], reporter: Reporter, use_cache: bool = True) -> Extraction:
     """Pooled states of ``texts`` with the run's own model and extraction options, through the activation cache."""
     from trainer.cache import cache_root
     from trainer.model import resolve_model
@@ -132,22 +96,22 @@ def pooled_states(run: RunView, texts: list[str], layers: list[int], reporter: R
     return extract_activations(source, bodies, layers, config, cache_root() if use_cache else None, reporter)
 
 
-def readout(run: RunView, texts: list[str], sources: list[str], layers: list[int], reporter: Reporter | None = None, top: int = 5) -> ReadoutReport:
+def readout(run: Run, texts: list[str], sources: list[str], layers: list[int], reporter: Reporter | None = None, top: int = 5) -> ReadoutReport:
     reporter = reporter or Reporter()
-    rows = run.layer_rows(layers)
+    rows = layer_rows(run, layers)
     vectors = run.vectors[rows]
     extraction = pooled_states(run, texts, layers, reporter)
     mean, sd = reference_stats(projections(run.activations[rows], vectors))
     z = zscores(projections(extraction.activations, vectors), mean, sd)
     shown = display_layer(layers)
-    clusters = run.clusters()
+    clusters = run.clusters
     best = top_concepts(z[layers.index(shown)], min(top, len(run.concepts)))
     out = []
     for i, source in enumerate(sources):
         scores = [ConceptScore(concept=run.concepts[c], cluster=clusters[c], z=round(float(z[layers.index(shown), i, c]), 4)) for c in best[i]]
         out.append(ReadoutText(source=source, top=scores, z=np.round(z[:, i], 4).tolist()))
     return ReadoutReport(
-        run=str(run.folder),
+        run=str(run.root),
         layers=layers,
         concepts=run.concepts,
         display_layer=shown,
@@ -157,28 +121,16 @@ def readout(run: RunView, texts: list[str], sources: list[str], layers: list[int
     )
 
 
-# --------------------------------------------------------------------------- the run files these commands write
-
-EVAL_FILE = "eval.json"
-STEERING_FILE = "steering.json"
+# --------------------------------------------------------------------------- the reports these commands add to the run folder
 
 
-def write_eval(run: RunView, report: BaseModel) -> Path:
-    from toolkit.jsonio import write_json
-
-    write_json(run.folder / EVAL_FILE, report)
-    return run.folder / EVAL_FILE
+def write_eval(run: Run, report: EvalReport) -> Path:
+    return run.write_report(EVAL, report)
 
 
-def write_steering(run: RunView, report: BaseModel) -> Path:
-    from toolkit.jsonio import write_json
-
-    write_json(run.folder / STEERING_FILE, report)
-    return run.folder / STEERING_FILE
+def write_steering(run: Run, report: SteeringReport) -> Path:
+    return run.write_report(STEERING, report)
 
 
-def read_steering(run: RunView) -> SteeringReport | None:
-    from toolkit.jsonio import validate_file
-
-    path = run.folder / STEERING_FILE
-    return validate_file(SteeringReport, path) if path.is_file() else None
+def read_steering(run: Run) -> SteeringReport | None:
+    return run.read_report(STEERING, SteeringReport)

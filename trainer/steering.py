@@ -3,7 +3,7 @@
 The vector goes onto the output of decoder block L-1 (= Hugging Face ``hidden_states[L]``, amygdala
 layer L, the state the readout reads), at every position, scaled to ``strength`` x that layer's mean
 residual norm (run.json ``extraction.mean_norm``). llama.cpp's ``direction.(L-1)`` is the same
-intervention (see trainer/export.py).
+intervention (see trainer/runfolder.py).
 
 The check (``steering_check``): for neutral prompts ending in a slot ("This morning I felt"), the
 change in next-token log-probability of the concept's own keyword family (its single-token forms)
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     import torch
 
     from trainer.model import LoadedModel
-    from trainer.readout import RunView
+    from trainer.runfolder import Run
     from trainer.run import Reporter
 
 SLOT_PROMPTS = (
@@ -260,10 +260,10 @@ class Families:
         return np.array([bool(tokens) for tokens in self.concept_tokens])
 
 
-def build_families(tokenizer: Any, run: "RunView") -> Families:
+def build_families(tokenizer: Any, run: "Run") -> Families:
     concept_tokens = [single_token_ids(tokenizer, run.manifest.concepts[c].keywords) for c in run.concepts]
-    clusters = sorted(set(run.clusters()))
-    cluster_of = np.array([clusters.index(c) for c in run.clusters()])
+    clusters = sorted(set(run.clusters))
+    cluster_of = np.array([clusters.index(c) for c in run.clusters])
     owners: dict[int, set[int]] = {}
     for concept, tokens in enumerate(concept_tokens):
         for _, token in tokens:
@@ -291,7 +291,7 @@ def random_directions(n: int, hidden: int, seed: int) -> np.ndarray:
 
 
 def steering_check(
-    run: "RunView",
+    run: "Run",
     lm: "LoadedModel",
     layers: Sequence[int],
     strengths: Sequence[float],
@@ -373,7 +373,7 @@ def steering_check(
             cz = zs[ri, rj][members]
             clusters.append(ClusterSteering(cluster=name, n=int(members.sum()), median_z=round(float(np.median(cz)), 3), share_steering=round(float((cz >= Z_THRESHOLD).mean()), 4)))
     return SteeringReport(
-        run=str(run.folder),
+        run=str(run.root),
         prompts=list(prompts),
         layers=list(layers),
         strengths=[float(s) for s in strengths],
@@ -417,7 +417,7 @@ def prompt_input(lm: "LoadedModel", prompt: str, chat: bool) -> "torch.Tensor":
 
 
 def generate_pair(
-    run: "RunView",
+    run: "Run",
     lm: "LoadedModel",
     concept: str,
     layer: int,
@@ -432,9 +432,9 @@ def generate_pair(
     import torch
 
     if concept not in run.concepts:
-        raise AmygdalaError(f"--concept: {concept!r} has no vector in this run", run.folder)
+        raise AmygdalaError(f"--concept: {concept!r} has no vector in this run", run.root)
     if layer not in run.layers:
-        raise AmygdalaError(f"--layer: layer {layer} was not extracted by this run ({run.layers[0]}..{run.layers[-1]})", run.folder)
+        raise AmygdalaError(f"--layer: layer {layer} was not extracted by this run ({run.layers[0]}..{run.layers[-1]})", run.root)
     scale = strength * run.info.extraction.mean_norm[str(layer)]
     vector = torch.from_numpy(run.vectors[run.layers.index(layer), run.concepts.index(concept)] * scale)
     ids = prompt_input(lm, prompt, chat)
@@ -463,7 +463,7 @@ def generate_pair(
     )
 
 
-def load_run_model(run: "RunView", reporter: "Reporter") -> "LoadedModel":
+def load_run_model(run: "Run", reporter: "Reporter") -> "LoadedModel":
     """The run's own model, in the run's dtype, on the run's device choice."""
     from trainer.model import load_model, placement, resolve_model
 

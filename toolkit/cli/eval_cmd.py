@@ -53,7 +53,8 @@ def eval_command(
 ) -> None:
     """Top-1 / top-5 readout accuracy among the run's concepts present in the labels, with bootstrap CI and chance, per layer and cluster; writes eval.json and eval_by_layer.png into the run folder."""
     from toolkit.cli.train_cmd import RichReporter
-    from trainer.evalplots import EVAL_PNG, eval_by_layer
+    from trainer.evalplots import eval_by_layer
+    from trainer.runfolder import EVAL_PNG
     from trainer.evaluate import evaluate_cv, evaluate_labelled
     from trainer.readout import open_run, write_eval
 
@@ -65,7 +66,7 @@ def eval_command(
     else:
         report = evaluate_labelled(view, labelled, text_field, concept_field, layers, RichReporter())
     written = write_eval(view, report)
-    eval_by_layer(report, view.folder / EVAL_PNG)
+    eval_by_layer(report, view.root / EVAL_PNG)
     if as_json:
         console.print_json(report.model_dump_json(), highlight=False)
         return
