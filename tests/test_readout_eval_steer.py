@@ -171,3 +171,12 @@ def test_steer_prints_both_continuations(trained, same_cache):
     for args, needle in ((["--concept", "joyless"], "--concept"), (["--concept", "calm", "--layer", "9"], "--layer"), ([], "--concept")):
         bad = runner.invoke(app, ["steer", str(trained["run"]), *args])
         assert bad.exit_code == 2 and needle in bad.output, bad.output
+
+
+def test_report_html_gains_the_eval_and_steering_sections(trained, same_cache):
+    assert runner.invoke(app, ["eval", str(trained["run"]), "--cv"]).exit_code == 0
+    result = runner.invoke(app, ["triage", str(trained["run"]), "--no-probes"])
+    assert result.exit_code == 0, result.output
+    html = (trained["run"] / "report.html").read_text()
+    assert "Held-out readout accuracy (cross-validated on the corpus)" in html and "best layer (exploratory)" in html
+    assert "Steering check" in html and "Recommended: layers" in html and html.count("data:image/png;base64") >= 2

@@ -214,8 +214,48 @@ def quality_flags(r: ReportInputs) -> Section:
     return Section("quality_flags.html.j2", QualityFlagsContext(q.thresholds, q.redundancy_chance_r2, q.down_projection, flagged))
 
 
+@dataclass(frozen=True)
+class EvaluationContext:
+    report: Any  # schemas.evaluation.EvalReport
+    picture: str | None  # base64 PNG of accuracy by layer
+
+
+@dataclass(frozen=True)
+class SteeringContext:
+    report: Any  # schemas.evaluation.SteeringReport
+    picture: str | None  # base64 PNG of the heat map
+
+
+def _picture(r: ReportInputs, name: str) -> str | None:
+    from toolkit.errors import AmygdalaError
+    from trainer.runfolder import RunFolder
+
+    try:
+        return base64.b64encode(RunFolder.read_bytes(r.run.root, name)).decode("ascii")
+    except AmygdalaError:  # the JSON without its picture: the section still shows the numbers
+        return None
+
+
+def evaluation(r: ReportInputs) -> Section | None:
+    """eval.json, when `amygdala eval` has run on the folder."""
+    from schemas.evaluation import EvalReport
+    from trainer.runfolder import EVAL, EVAL_PNG, RunFolder
+
+    report = RunFolder.read_report(r.run.root, EVAL, EvalReport)
+    return None if report is None else Section("evaluation.html.j2", EvaluationContext(report, _picture(r, EVAL_PNG)))
+
+
+def steering(r: ReportInputs) -> Section | None:
+    """steering.json, when `amygdala steer --check` (or `train --steer-check`) has run on the folder."""
+    from schemas.evaluation import SteeringReport
+    from trainer.runfolder import STEERING, STEERING_PNG, RunFolder
+
+    report = RunFolder.read_report(r.run.root, STEERING, SteeringReport)
+    return None if report is None else Section("steering.html.j2", SteeringContext(report, _picture(r, STEERING_PNG)))
+
+
 # The sections of report.html, in order.
-SECTIONS: list[Callable[[ReportInputs], Section | None]] = [header, clusters, texts, pictures, probes, quality_flags]
+SECTIONS: list[Callable[[ReportInputs], Section | None]] = [header, clusters, texts, pictures, probes, quality_flags, evaluation, steering]
 
 
 # --------------------------------------------------------------------------- rendering
