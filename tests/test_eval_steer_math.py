@@ -67,7 +67,7 @@ def test_heldout_zscores_equal_retraining_without_the_group(method):
         vectors = concept_vectors(acts[:, kept], [rows[j] for j in kept], concepts, method)
         mean, sd = reference_stats(projections(acts[:, kept], vectors))
         slow = zscores(projections(acts[:, held], vectors), mean, sd)
-        np.testing.assert_allclose(fast[:, held], slow, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(fast[:, held], slow, rtol=1e-4, atol=1e-4)  # float32 Gram matrix
 
 
 def test_cv_accuracy_is_high_with_a_planted_signal_and_at_chance_without():

@@ -77,7 +77,7 @@ def heldout_zscores(
     from trainer.vectors import WEIGHTS, trainable_concepts
 
     n_layers, n_texts, _ = activations.shape
-    acts = activations.astype(np.float64)
+    acts = np.asarray(activations, dtype=np.float32)
     gram = np.matmul(acts, np.swapaxes(acts, 1, 2))  # [n_layers, n_texts, n_texts]
     out = np.full((n_layers, n_texts, len(concepts)), np.nan)
     for group in np.unique(groups):
@@ -89,12 +89,12 @@ def heldout_zscores(
         if not live.any():
             continue
         try:
-            weights = WEIGHTS[method](kept_rows, concepts)[live]  # [n_live, n_kept]
+            weights = WEIGHTS[method](kept_rows, concepts)[live].astype(np.float32)  # [n_live, n_kept]
         except AmygdalaError:
             continue
+        raws = np.matmul(weights, gram[:, kept, :])  # [n_layers, n_live, n_texts]: every text on the fold's raw vectors
         for layer in range(n_layers):
-            sub = gram[layer][np.ix_(kept, np.arange(n_texts))]  # [n_kept, n_texts]
-            raw = weights @ sub  # projections of every text on the fold's raw vectors
+            raw = raws[layer].astype(np.float64)
             norms = np.sqrt(np.maximum((raw[:, kept] * weights).sum(1), 0.0))
             ok = norms > 1e-12
             proj = raw[ok] / norms[ok, None]
