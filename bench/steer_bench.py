@@ -17,6 +17,7 @@ The machine is shared: each timing is the best of ``--repeats`` runs.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -67,7 +68,7 @@ def main() -> None:
     layers = check_layers(run.info.model.n_layers, run.layers)
     n_directions = len(run.concepts) + N_RANDOM
     print(f"{len(run.concepts)} concepts + {N_RANDOM} random directions, layers {layers}, strengths {list(CHECK_STRENGTHS)}, {len(SLOT_PROMPTS)} prompts")
-    print(f"model load: {load:.1f} s (not counted below); machine load average now {__import__("os").getloadavg()[0]:.1f} on {__import__("os").cpu_count()} cores")
+    print(f"model load: {load:.1f} s (not counted below); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
     holder = {}
     cpu = time.process_time()
