@@ -88,6 +88,10 @@ class ExtractionInfo(BaseModel):
     mean_norm: dict[str, float] = Field(
         description="Mean L2 norm of the pooled states per layer: the scale a unit vector is measured against."
     )
+    world_size: int = Field(1, ge=1, description="Processes of the launch (torchrun's WORLD_SIZE); 1 for a plain run.")
+    texts_per_rank: list[int] = Field(
+        default_factory=list, description="Texts each rank ran through the model in this run (cache misses), in rank order."
+    )
 
 
 class DenoiseInfo(BaseModel):

@@ -144,6 +144,8 @@ def train_command(
         use_cache=not no_cache,
     )
     result = train(loaded, settings, project, out or default_out(project.root), RichReporter())
+    if result is None:  # a rank other than 0 of a torchrun launch: rank 0 writes and reports the run
+        return
     info = result.info
     cache = info.extraction.cache
     console.print(
