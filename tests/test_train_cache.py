@@ -117,6 +117,6 @@ def test_an_interrupted_run_keeps_every_finished_batch(llama_dir, cache_dir):
     config = TrainConfig(model=str(llama_dir), dtype="float32", batch_size=3)
     inputs = [text(seed).strip() for seed in range(8)]
     with pytest.raises(KeyboardInterrupt):
-        extract(source, inputs, [1, 2, 3], config, cache_dir, _Interrupting(), [ArraySink.empty(3, 8, source.hidden_size)])
-    resumed = extract(source, inputs, [1, 2, 3], config, cache_dir, Reporter(), [ArraySink.empty(3, 8, source.hidden_size)])
+        extract(source, inputs, [1, 2, 3], config, cache_dir, _Interrupting(), [ArraySink.empty(3, 8, source.hidden_size).add])
+    resumed = extract(source, inputs, [1, 2, 3], config, cache_dir, Reporter(), [ArraySink.empty(3, 8, source.hidden_size).add])
     assert (resumed.cache.hits, resumed.cache.misses) == (3, 5)

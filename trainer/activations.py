@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,9 +34,8 @@ EXTRACT_CHUNK = 1024
 READ_BATCH = 64
 
 
-class StateSink(Protocol):
-    def add(self, indices: Sequence[int], states: np.ndarray) -> None:
-        """``states`` [n_layers, len(indices), hidden] float32 of the texts at ``indices``."""
+# Takes the texts at ``indices`` and their states [n_layers, len(indices), hidden] float32.
+StateSink = Callable[[Sequence[int], np.ndarray], None]
 
 
 @dataclass
@@ -105,7 +104,7 @@ class _Extractor:
                         for j, row in enumerate(rows):
                             cache.put(keys[row], self.layers, batch.states[:, j])
                     for sink in sinks:
-                        sink.add(rows, batch.states)
+                        sink(rows, batch.states)
                     self.batch_size = batch.batch_size
                     advance(len(rows))
 
@@ -185,7 +184,7 @@ def extract(
         if found:
             stacked = np.stack(states, axis=1)
             for sink in sinks:
-                sink.add(found, stacked)
+                sink(found, stacked)
     extractor.run(inputs, pending, keys, cache, sinks)
 
     if ranks.distributed:

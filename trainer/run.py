@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import platform
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -37,17 +35,13 @@ from schemas.run import (
 from toolkit.config import Config
 from toolkit.corpus import Corpus
 from toolkit.errors import AmygdalaError
-from toolkit.jsonio import atomic_write_bytes, write_json
-from trainer import export
 from trainer.activations import ArraySink, extract
-from trainer.cache import cache_root, publish_modes, text_key
+from trainer.cache import cache_root, text_key
 from trainer.distributed import Ranks, from_environment, process_group, rank_device
 from trainer.model import placement, resolve_model
 from trainer.reporter import Reporter
+from trainer.runfolder import RunFolder
 
-RUN_FILE = "run.json"
-LINT_FILE = "lint.json"
-MANIFEST_FILE = "manifest.json"
 VERSIONED = ("amygdala", "numpy", "torch", "transformers", "tokenizers", "safetensors", "accelerate", "gguf")
 
 
@@ -169,24 +163,6 @@ def default_out(root: Path) -> Path:
     return out
 
 
-def _check_out(out: Path) -> None:
-    """``out`` may be new, empty, or an earlier run folder (replaced); anything else is the user's and kept."""
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / RUN_FILE).is_file())):
-        raise AmygdalaError("exists and is not a run folder; choose another --out", out)
-
-
-def _replace_folder(built: Path, out: Path) -> None:
-    """Move the finished run into ``out``, replacing an earlier run folder there."""
-    _check_out(out)
-    if out.exists():
-        trash = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old."))
-        out.rename(trash / out.name)
-        built.rename(out)
-        shutil.rmtree(trash, ignore_errors=True)
-    else:
-        built.rename(out)
-
-
 def train(
     corpus: Corpus,
     config: TrainConfig,
@@ -229,7 +205,7 @@ def _train(
         timings[name] = round(now - clock, 4)
         clock = now
 
-    _check_out(out)
+    RunFolder.check_out(out)
     # Rank 0 alone lints and reports: a lint failure there ends the launch, as torchrun stops every rank.
     report = lint_report(corpus, project, config.use_cache) if ranks.is_main else LintReport(findings=[], files_checked=0, counts={})
     errors = report.counts.get("error", 0)
@@ -261,21 +237,21 @@ def _train(
 
     where = f" on {ranks.world} ranks" if ranks.distributed else ""
     reporter.step(f"{len(inputs)} texts, {len(concepts)} concepts, {len(layers)} layers of {source.name}{where}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    build = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial.")) if ranks.is_main else None
-    try:
+    if not ranks.is_main:
+        extract(source, inputs, layers, config, cache_dir, reporter, [], ranks=ranks)
+        return None
+    with RunFolder.build(out) as folder:
         sums = GroupSums(rows, len(layers), source.hidden_size)
-        store = ArraySink.empty(len(layers), len(inputs), source.hidden_size)
-        extraction = extract(source, inputs, layers, config, cache_dir, reporter, [sums, store], ranks=ranks)
-        if extraction is None:
-            return None
+        writer = folder.activation_writer(layers, len(rows), source.hidden_size, config.store_dtype)
+        extraction = extract(source, inputs, layers, config, cache_dir, reporter, [sums.add, writer.write_rows], ranks=ranks)
+        assert extraction is not None  # rank 0
         lap("extract")
         timings["extract_model_load"] = round(extraction.load_seconds, 4)  # part of extract
 
         neutral, denoise = None, None
         if neutral_dir and neutral_inputs:
             neutral_states = ArraySink.empty(len(layers), len(neutral_inputs), source.hidden_size)
-            extract(source, neutral_inputs, layers, config, cache_dir, reporter, [neutral_states], loaded=extraction.model)
+            extract(source, neutral_inputs, layers, config, cache_dir, reporter, [neutral_states.add], loaded=extraction.model)
             neutral = neutral_components(neutral_states.states, config.denoise_variance)
             denoise = _denoise_info(neutral_dir, config.denoise_variance, neutral_inputs, layers, neutral)
             lap("denoise_extract")
@@ -283,13 +259,12 @@ def _train(
         vectors = sums.vectors(concepts, config.method, layers, neutral)
         lap("vectors")
 
-        export.write_readout(build, concepts, layers, vectors)
-        export.write_activations(build, layers, store.states)
-        write_json(build / export.TEXTS, TextsFile(rows))
-        atomic_write_bytes(build / MANIFEST_FILE, corpus.manifest_path.read_bytes())
-        write_json(build / LINT_FILE, report)
+        folder.write_readout(concepts, layers, vectors)
+        folder.write_texts(rows)
+        folder.write_manifest(corpus.manifest_path.read_bytes())
+        folder.write_lint(report)
         if config.export_gguf:
-            export.write_control_vectors(build / export.GGUF_DIR, concepts, layers, vectors, source.architecture)
+            folder.write_control_vectors(concepts, layers, vectors, source.architecture)
         lap("write")
         info = RunInfo(
             created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -311,6 +286,7 @@ def _train(
                 batch_size=extraction.batch_size,
                 tokens=extraction.tokens,
                 cache=extraction.cache,
+                store_dtype=config.store_dtype,
                 mean_norm={str(layer): round(float(norm), 4) for layer, norm in zip(layers, sums.mean_norm())},
                 world_size=ranks.world,
                 texts_per_rank=extraction.texts_per_rank,
@@ -318,12 +294,7 @@ def _train(
             vectors=VectorsInfo(method=config.method, n_concepts=len(concepts), denoise=denoise),
             versions=_versions(),
             timings={**timings, "total": round(time.perf_counter() - started, 4)},
-            files=sorted(p.relative_to(build).as_posix() for p in build.rglob("*") if p.is_file()) + [RUN_FILE],
+            files=folder.files(),
         )
-        write_json(build / RUN_FILE, info)
-        publish_modes(build)
-        _replace_folder(build, out)
-    finally:
-        if build is not None:
-            shutil.rmtree(build, ignore_errors=True)
+        folder.commit(info)
     return RunResult(folder=out, info=info, concepts=concepts, lint=report)
