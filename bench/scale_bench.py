@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 AMYGDALA = str(Path(sys.executable).parent / "amygdala")
 CONCEPTS = [
     "afraid", "calm", "furious", "grateful", "joyful", "lonely", "proud", "bored", "curious", "ashamed",
-    "hopeful", "jealous", "nervous", "relieved", "sad", "amused", "disgusted", "tender", "suspicious", "weary",
+    "hopeful", "jealous", "nervous", "relieved", "sad", "amused", "disgusted", "loving", "suspicious", "tired",
 ]
 WORDS = (
     "kettle window table chair door street morning evening train bus ticket letter phone screen garden river "

@@ -177,11 +177,9 @@ def train(
     the vectors and the run folder, and the other ranks return None.
     """
     ranks = from_environment()
-    dtype, device = placement(config.dtype, config.device, config.device_map)
     # Only rank 0 talks: the other ranks' steps would repeat its own.
     reporter = (reporter or Reporter()) if ranks.is_main else Reporter()
-    with process_group(ranks, rank_device(ranks, device)):
-        return _train(corpus, config, project, out, reporter, cache_dir, ranks)
+    return _train(corpus, config, project, out, reporter, cache_dir, ranks)
 
 
 def _train(
@@ -237,13 +235,17 @@ def _train(
 
     where = f" on {ranks.world} ranks" if ranks.distributed else ""
     reporter.step(f"{len(inputs)} texts, {len(concepts)} concepts, {len(layers)} layers of {source.name}{where}")
+    # The process group lives only for the extraction: model conversion and the run folder are
+    # single-process work (transformers skips parts of saving on ranks other than 0 once a group exists).
     if not ranks.is_main:
-        extract(source, inputs, layers, config, cache_dir, reporter, [], ranks=ranks)
+        with process_group(ranks, rank_device(ranks, device)):
+            extract(source, inputs, layers, config, cache_dir, reporter, [], ranks=ranks)
         return None
     with RunFolder.build(out) as folder:
         sums = GroupSums(rows, len(layers), source.hidden_size)
         writer = folder.activation_writer(layers, len(rows), source.hidden_size, config.store_dtype)
-        extraction = extract(source, inputs, layers, config, cache_dir, reporter, [sums.add, writer.write_rows], ranks=ranks)
+        with process_group(ranks, rank_device(ranks, device)):
+            extraction = extract(source, inputs, layers, config, cache_dir, reporter, [sums.add, writer.write_rows], ranks=ranks)
         assert extraction is not None  # rank 0
         lap("extract")
         timings["extract_model_load"] = round(extraction.load_seconds, 4)  # part of extract
