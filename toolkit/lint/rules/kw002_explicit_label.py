@@ -10,7 +10,10 @@ from toolkit.lint.model import FileContext, Hit, Rule
 def check(ctx: FileContext) -> Iterator[Hit]:
     if ctx.analysis is None:
         return
+    own = ctx.lexicon.family(ctx.text.concept) if ctx.text.concept else frozenset()
     for label in ctx.analysis.labels:
+        if label.emotion.stems & own:
+            continue  # KW001 reports the own emotion, once per span
         words = ctx.body[label.start_char : label.end_char]
         yield ctx.span_hit(
             "KW002",
