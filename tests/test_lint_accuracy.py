@@ -35,8 +35,9 @@ TARGET = 0.95
 
 @dataclass
 class Score:
-    """Counts per rule: true positives, false positives (found, not expected), false negatives."""
+    """What was found, and per rule: true positives, false positives (found, not expected), misses."""
 
+    found: dict[str, list[tuple[str, str]]]
     tp: Counter = field(default_factory=Counter)
     fp: Counter = field(default_factory=Counter)
     fn: Counter = field(default_factory=Counter)
@@ -68,7 +69,7 @@ def found_spans(root: Path) -> dict[str, list[tuple[str, str]]]:
 
 
 def score(labels: dict[str, dict], found: dict[str, list[tuple[str, str]]]) -> Score:
-    result = Score()
+    result = Score(found)
     for name, label in sorted(labels.items()):
         expected = [tuple(e) for e in label["expect"]]
         for code, span in found.get(name, []):
@@ -115,28 +116,39 @@ def test_error_precision_and_recall_on_the_labelled_set(tmp_path, monkeypatch):
 
 
 def test_the_scorer_counts_misses_and_false_findings():
-    labels = {"001": {"concept": "tired", "trap": "t", "expect": [["KW002", "nervous"], ["KW001", "weary"]]}}
+    labels = {"001": {"concept": "tired", "trap": "t", "batch": "b", "expect": [["KW002", "nervous"], ["KW001", "weary"]]}}
     result = score(labels, {"001": [("KW002", "felt nervous"), ("KW003", "Kind")]})
     assert (result.tp["KW002"], result.fn["KW001"], result.fp["KW003"]) == (1, 1, 1)
     assert result.precision_recall(("KW001", "KW002")) == (1.0, 0.5)
 
 
-def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        labels, result = run(Path(tmp))
+def table(labels: dict[str, dict], result: Score) -> list[str]:
     errors = tuple(c for c in CODES if BY_CODE[c].severity == "error")
     clean = sum(1 for lab in labels.values() if not lab["expect"])
-    print(f"{len(labels)} texts ({clean} with no expected finding)")
-    print("| rule | severity | expected | found | true pos. | false pos. | missed | precision | recall |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    rows = [(c, (c,)) for c in CODES] + [("errors (KW001+KW002)", errors)]
-    for name, codes in rows:
+    lines = [
+        f"{len(labels)} texts ({clean} with no expected finding)",
+        "",
+        "| rule | severity | expected | found | true pos. | false pos. | missed | precision | recall |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, codes in [(c, (c,)) for c in CODES] + [("errors (KW001+KW002)", errors)]:
         tp, fp, fn = result.totals(codes)
         precision, recall = result.precision_recall(codes)
         severity = BY_CODE[name].severity if name in BY_CODE else "error"
-        print(f"| {name} | {severity} | {tp + fn} | {tp + fp} | {tp} | {fp} | {fn} | {precision:.3f} | {recall:.3f} |")
-    for mistake in result.mistakes:
-        print("-", mistake)
+        lines.append(f"| {name} | {severity} | {tp + fn} | {tp + fp} | {tp} | {fp} | {fn} | {precision:.3f} | {recall:.3f} |")
+    return lines + [""] + [f"- {mistake}" for mistake in result.mistakes]
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        labels, result = run(Path(tmp))
+    print("## All texts\n")
+    print("\n".join(table(labels, result)))
+    for batch in sorted({lab["batch"] for lab in labels.values()}):
+        part = {name: lab for name, lab in labels.items() if lab["batch"] == batch}
+        found = {name: spans for name, spans in result.found.items() if name in part}
+        print(f"\n## {batch} batch\n")
+        print("\n".join(table(part, score(part, found))))
 
 
 if __name__ == "__main__":

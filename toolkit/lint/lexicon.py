@@ -14,7 +14,7 @@ emotion words the manifest does not hold (so "filled with dread" names an emotio
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from typing import Container, Iterable, Mapping
 
 from schemas.manifest import Manifest
 
@@ -23,6 +23,7 @@ EXTRA_EMOTION_WORDS = (
     "agitation", "anticipation", "apprehension", "despair", "disappointed", "disappointment",
     "dismay", "dread", "emotion", "giddiness", "giddy", "heartache", "longing", "trepidation",
     "woe", "yearning", "tenderness", "elation", "glee", "rapture", "sorrow", "terror",
+    "nerves", "jitters", "temper",
 )
 
 # Words that may stand between a label trigger and the emotion: "felt *so very* tired".
@@ -31,7 +32,8 @@ INTENSIFIERS = frozenset(
     totally deeply truly genuinely incredibly extremely terribly awfully strangely oddly faintly
     vaguely slightly somewhat more most less least not n't n’t never no all increasingly hugely
     immensely absolutely entirely thoroughly simply only finally unbearably unusually curiously
-    weirdly briefly momentarily certainly also even ever already then fairly mildly newly""".split()
+    weirdly briefly momentarily certainly also even ever already then fairly mildly newly always
+    often usually sometimes rarely seldom constantly forever""".split()
 )
 # Multi-word intensifiers, as token sequences.
 INTENSIFIER_PHRASES = (("a", "bit"), ("a", "little"), ("kind", "of"), ("sort", "of"), ("a", "touch"))
@@ -51,7 +53,7 @@ NOUN_OF = (
     "wave", "surge", "rush", "pang", "flash", "flood", "stab", "twinge", "jolt", "sense", "feeling",
     "fit", "burst", "flush", "flicker", "spasm", "tide", "glow", "swell", "knot", "shiver", "spark",
     "hint", "touch", "trace", "state", "moment", "look", "expression", "cry", "sigh", "tear",
-    "shriek", "welling", "prickle",
+    "shriek", "welling", "prickle", "glimmer", "spike", "ripple", "frisson", "note", "edge", "thrill",
 )
 FILL_WITH = (
     ("fill", "with"), ("overcome", "with"), ("overcome", "by"), ("consume", "by"), ("consume", "with"),
@@ -67,7 +69,7 @@ FILL_WITH = (
 )
 # Object pronouns of "it made her ___" / "the call left him ___".
 MAKE_VERBS = ("make", "leave", "render")
-OBJECT_PRONOUNS = ("me", "him", "her", "us", "them", "you")
+OBJECT_PRONOUNS = ("me", "him", "her", "us", "them", "you", "everyone", "everybody", "someone", "somebody")
 
 # Emotion words that after a copula are as often physical ("we were stuck in traffic", "he was
 # hurt in the fall", "they were safe inside"); followed by one of PLACE_WORDS they are not labels.
@@ -117,7 +119,7 @@ PERSON_NOUNS = frozenset(
     crew committee jury lady gentleman gentlemen ladies men women children folk everyone""".split()
 )
 # Words whose noun sense is not the emotion: "a wave of content", "full of patients".
-NOUN_HOMOGRAPHS = frozenset("content patient kind safe bore rebel trap puzzle bond crush".split())
+NOUN_HOMOGRAPHS = frozenset("content patient kind safe bore rebel trap puzzle bond crush alert".split())
 # Words that are no noun head: prepositions, conjunctions, determiners, pronouns, auxiliaries.
 FUNCTION_WORDS = frozenset(
     """a an the this that these those my your his her its our their some any no every each all
@@ -137,11 +139,15 @@ MOTION_VERBS = frozenset(
 )
 MOTION_PARTICLES = frozenset("in inside within through over into across along up at on around down".split())
 POSSESSIVES = frozenset("my your his her our their".split())
+# Places that stand for the people in them as the object of "Terror gripped the village".
+COMMUNITIES = frozenset("village town city street neighbourhood neighborhood school office nation country household".split())
 BODY_WORDS = frozenset(
     """heart chest throat stomach gut guts belly ribs spine neck shoulders shoulder face cheeks mind
     head voice breath lungs veins blood insides skin jaw eyes legs knees back hands fingers body
     bones limbs temples ears""".split()
 )
+# Prepositions that attach a phrase to a subject: "the crowd *at* the gate was restless".
+SUBJECT_PREPOSITIONS = frozenset("at in on by from near behind outside inside beside with of".split())
 CLAUSE_CONJUNCTIONS = frozenset("and but then as when until till before after while so because once".split())
 # Adverbs that make a physical word physical: "was badly hurt".
 PHYSICAL_DEGREE = frozenset("badly seriously slightly critically fatally physically mortally lightly".split())
@@ -250,19 +256,23 @@ def spelling_groups(spellings: Mapping[str, str]) -> dict[str, frozenset[str]]:
     return {word: frozenset(group - {word}) for word, group in groups.items()}
 
 
-def derive(phrases: Iterable[str], spellings: Mapping[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+def derive(
+    phrases: Iterable[str], spellings: Mapping[str, frozenset[str]], vocabulary: Container[str]
+) -> dict[str, frozenset[str]]:
     """Each derived form with the phrases it is derived from ("hopeful" comes from "hope").
 
-    Single words are derived ("wary" -> "warily", "wariness"); every phrase and derived
-    form also gets its other spellings from ``spellings`` (``spelling_groups``):
-    "galvanized" -> "galvanised". Multi-word phrases are left as written.
+    Single words are derived ("wary" -> "warily", "wariness"), and a derivation is kept
+    only if ``vocabulary`` (a dictionary's word list) holds it, so no made-up word such
+    as "fearness" is matched. Every phrase and kept form also gets its other spellings
+    from ``spellings`` (``spelling_groups``): "galvanized" -> "galvanised". Multi-word
+    phrases are left as written.
     """
     phrases = set(phrases)
     sources: dict[str, set[str]] = {}
     for phrase in phrases:
         if " " in phrase:
             continue
-        forms = derivations(phrase)
+        forms = {form for form in derivations(phrase) if form in vocabulary}
         for form in [*forms, phrase]:
             forms |= spellings.get(form, frozenset())
         for form in forms - {phrase}:

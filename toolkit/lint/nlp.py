@@ -172,7 +172,7 @@ class Matchers:
         self.by_lemma = PhraseMatcher(nlp.vocab, attr="LEMMA")
         strings = nlp.vocab.strings
         tables = lookup_tables()
-        derived = lx.derive(phrases, tables.spellings)
+        derived = lx.derive(phrases, tables.spellings, tables.words)
         # A form is one of the manifest's phrases or derived from some (or both: "hopeful").
         self.stems: dict[int, frozenset[str]] = {}
         ordered = sorted(phrases)
@@ -260,6 +260,7 @@ class Matchers:
 
 
 _NOUN_SKIP = lx.INTENSIFIERS | lx.NOUN_MODIFIERS
+_DETERMINERS = frozenset(("the", "a", "an", *lx.POSSESSIVES))
 _MAX_SKIP = 4
 
 
@@ -304,14 +305,17 @@ def _physical(doc: Doc, emotion: EmotionSpan, verb: int, subject: str | None) ->
         return False
     following = doc[emotion.end].lower_ if emotion.end < len(doc) else ""
     before = {t.lower_ for t in doc[verb + 1 : emotion.start]}
+    if following == "by":
+        return False  # "hurt by what he said": the cause of a feeling
     return subject == "quantifier" or following in lx.PLACE_WORDS or bool(before & lx.PHYSICAL_DEGREE)
 
 
 @dataclass(frozen=True)
 class LookupTables:
-    """Word lists from spacy-lookups-data: spelling variants and WordNet's adjectives and nouns."""
+    """Word lists from spacy-lookups-data: spelling variants, and WordNet's words by class."""
 
     spellings: dict[str, frozenset[str]]
+    words: frozenset[str]
     adjectives: frozenset[str]
     nouns: frozenset[str]
 
@@ -325,6 +329,7 @@ def lookup_tables() -> LookupTables:
     index = load_language_data(spacy_lookups_data.en["lemma_index"])  # finds the .json.gz
     return LookupTables(
         spellings=lx.spelling_groups(load_language_data(spacy_lookups_data.en["lexeme_norm"])),
+        words=frozenset().union(*index.values()),
         adjectives=frozenset(index["adj"]),
         nouns=frozenset(index["noun"]),
     )
@@ -382,7 +387,13 @@ class _Words:
             return "thing" if lower in lx.DAYS_AND_MONTHS else "person"
         if token.lemma_ in lx.PERSON_NOUNS:
             return "person"
-        return "thing" if self.is_noun(token) else None
+        if not self.is_noun(token):
+            return None
+        # "the crowd at the gate was": the head comes before the prepositional phrase.
+        k = j - 1 if j > 0 and doc[j - 1].lower_ in _DETERMINERS else j
+        if k > 1 and doc[k - 1].lower_ in lx.SUBJECT_PREPOSITIONS and doc[k - 2].lemma_ in lx.PERSON_NOUNS:
+            return "person"
+        return "thing"
 
     def not_an_emotion_noun(self, doc: Doc, emotion: EmotionSpan) -> bool:
         """In "full of ___" / "a wave of ___": a substance, a thing or people, not an emotion.
@@ -404,8 +415,9 @@ class _Words:
 
         The emotion (after at most three modifiers, "a cold", "her") starts a clause and is
         the subject of a verb of motion or grip whose object is a person or a part of one
-        ("gripped her", "rose in her chest", "washed over Tomas"), or it is possessed ("her
-        anger boiled over"). A capitalised word inside a sentence is a name ("Hope").
+        ("gripped her", "rose in her chest", "washed over Tomas"), or it is a possessed
+        noun, whatever its verb ("her anger boiled over", "his fear of heights meant").
+        A capitalised word inside a sentence is a name ("Hope").
         """
         start = emotion.start
         while start > 0 and emotion.start - start < 3 and doc[start - 1].lower_ in _NOUN_SKIP:
@@ -415,17 +427,25 @@ class _Words:
         if doc[emotion.start].is_title and not _sentence_start(doc, start):
             return None
         possessed = any(t.lower_ in lx.POSSESSIVES for t in doc[start : emotion.start])
+        if possessed and self.names_a_possessed_emotion(doc, emotion):
+            return start  # "Her jealousy was a small hard thing", "his anger at the council lasted"
         k = emotion.end
         while k < len(doc) and k - emotion.end < 3 and (doc[k].lower_ in lx.AUXILIARIES or doc[k].lower_.endswith("ly")):
             k += 1
         if k >= len(doc) or (doc[k].lemma_ not in lx.MOTION_VERBS and doc[k].lower_ not in lx.MOTION_VERBS):
             return None
-        if possessed or self._person_object(doc, k + 1):
-            return start
-        return None
+        return start if self._person_object(doc, k + 1) else None
+
+    def names_a_possessed_emotion(self, doc: Doc, emotion: EmotionSpan) -> bool:
+        """ "her anger" as a subject: an emotion noun, not an adjective before a noun ("her calm voice")."""
+        phrase = emotion.phrase
+        if phrase in lx.NOUN_HOMOGRAPHS or phrase not in self.nouns and phrase not in lx.EXTRA_EMOTION_WORDS:
+            return False
+        following = doc[emotion.end] if emotion.end < len(doc) else None
+        return following is None or not self.is_noun(following)
 
     def _person_object(self, doc: Doc, k: int) -> bool:
-        """A person after a motion verb: "her", "him", "in her chest", "over Tomas" (not "her coat")."""
+        """A person after a motion verb: "her", "in her chest", "over Tomas", "the village" (not "her coat")."""
         if k < len(doc) and doc[k].lower_ in lx.MOTION_PARTICLES:
             k += 1
         if k >= len(doc):
@@ -436,6 +456,8 @@ class _Words:
             return True
         if word in lx.POSSESSIVES:
             return following is None or following.lower_ in lx.BODY_WORDS or not self.is_noun(following)
+        if word in ("the", "a", "an") and following is not None:
+            return following.lemma_ in lx.PERSON_NOUNS or following.lower_ in lx.COMMUNITIES
         return doc[k].is_title and doc[k].is_alpha and word not in lx.NOT_SUBJECTS
 
 
