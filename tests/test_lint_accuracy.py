@@ -51,6 +51,16 @@ class Score:
         return tp / (tp + fp) if tp + fp else 1.0, tp / (tp + fn) if tp + fn else 1.0
 
 
+def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of a proportion (sensible at 0 or n successes)."""
+    if n == 0:
+        return 0.0, 1.0
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def labelled_set() -> dict[str, dict]:
     return json.loads((LABELLED / "labels.json").read_text(encoding="utf-8"))
 
@@ -115,6 +125,12 @@ def test_error_precision_and_recall_on_the_labelled_set(tmp_path, monkeypatch):
     assert (precision, recall) >= (TARGET, TARGET) and min(precision, recall) >= TARGET, "\n".join(result.mistakes)
 
 
+def test_wilson_interval_matches_known_values():
+    low, high = wilson(93, 95)
+    assert (round(low, 3), round(high, 3)) == (0.926, 0.994)
+    assert wilson(0, 10)[0] == 0.0 and wilson(10, 10)[1] == 1.0
+
+
 def test_the_scorer_counts_misses_and_false_findings():
     labels = {"001": {"concept": "tired", "trap": "t", "batch": "b", "expect": [["KW002", "nervous"], ["KW001", "weary"]]}}
     result = score(labels, {"001": [("KW002", "felt nervous"), ("KW003", "Kind")]})
@@ -128,14 +144,18 @@ def table(labels: dict[str, dict], result: Score) -> list[str]:
     lines = [
         f"{len(labels)} texts ({clean} with no expected finding)",
         "",
-        "| rule | severity | expected | found | true pos. | false pos. | missed | precision | recall |",
+        "| rule | severity | expected | found | true pos. | false pos. | missed | precision [95% CI] | recall [95% CI] |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, codes in [(c, (c,)) for c in CODES] + [("errors (KW001+KW002)", errors)]:
         tp, fp, fn = result.totals(codes)
         precision, recall = result.precision_recall(codes)
+        (p_low, p_high), (r_low, r_high) = wilson(tp, tp + fp), wilson(tp, tp + fn)
         severity = BY_CODE[name].severity if name in BY_CODE else "error"
-        lines.append(f"| {name} | {severity} | {tp + fn} | {tp + fp} | {tp} | {fp} | {fn} | {precision:.3f} | {recall:.3f} |")
+        lines.append(
+            f"| {name} | {severity} | {tp + fn} | {tp + fp} | {tp} | {fp} | {fn} "
+            f"| {precision:.3f} [{p_low:.2f}, {p_high:.2f}] | {recall:.3f} [{r_low:.2f}, {r_high:.2f}] |"
+        )
     return lines + [""] + [f"- {mistake}" for mistake in result.mistakes]
 
 
@@ -147,7 +167,7 @@ def main() -> None:
     for batch in sorted({lab["batch"] for lab in labels.values()}):
         part = {name: lab for name, lab in labels.items() if lab["batch"] == batch}
         found = {name: spans for name, spans in result.found.items() if name in part}
-        print(f"\n## {batch} batch\n")
+        print(f"\n## Batch {batch}\n")
         print("\n".join(table(part, score(part, found))))
 
 
