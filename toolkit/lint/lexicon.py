@@ -23,7 +23,7 @@ EXTRA_EMOTION_WORDS = (
     "agitation", "anticipation", "apprehension", "despair", "disappointed", "disappointment",
     "dismay", "dread", "emotion", "giddiness", "giddy", "heartache", "longing", "trepidation",
     "woe", "yearning", "tenderness", "elation", "glee", "rapture", "sorrow", "terror",
-    "nerves", "jitters", "temper",
+    "nerves", "jitters", "temper", "sour",
 )
 
 # Words that may stand between a label trigger and the emotion: "felt *so very* tired".
@@ -54,6 +54,7 @@ NOUN_OF = (
     "fit", "burst", "flush", "flicker", "spasm", "tide", "glow", "swell", "knot", "shiver", "spark",
     "hint", "touch", "trace", "state", "moment", "look", "expression", "cry", "sigh", "tear",
     "shriek", "welling", "prickle", "glimmer", "spike", "ripple", "frisson", "note", "edge", "thrill",
+    "tremor", "shudder", "tinge", "whiff", "undercurrent", "ache", "pinch",
 )
 FILL_WITH = (
     ("fill", "with"), ("overcome", "with"), ("overcome", "by"), ("consume", "by"), ("consume", "with"),
@@ -74,7 +75,8 @@ OBJECT_PRONOUNS = ("me", "him", "her", "us", "them", "you", "everyone", "everybo
 # Emotion words that after a copula are as often physical ("we were stuck in traffic", "he was
 # hurt in the fall", "they were safe inside"); followed by one of PLACE_WORDS they are not labels.
 PHYSICAL_SENSES = frozenset(
-    "stuck safe exposed connected hurt wounded relieved trapped protected secure drained strained absorbed".split()
+    """stuck safe exposed connected hurt wounded relieved trapped protected secure drained strained absorbed
+    comfortable""".split()
 )
 PLACE_WORDS = frozenset(
     """in on at inside outside under behind between by from to into of for with there here home
@@ -118,8 +120,16 @@ PERSON_NOUNS = frozenset(
     passenger traveller traveler tourist audience crowd class team family couple group staff
     crew committee jury lady gentleman gentlemen ladies men women children folk everyone""".split()
 )
+# Endings of nouns for people ("caretaker", "florist", "musician", "postman"), and words
+# with those endings that are not people.
+PERSON_ENDINGS = ("man", "men", "woman", "women", "taker", "keeper", "maker", "worker", "seller", "ist", "ician")
+NOT_PERSON_ENDINGS = frozenset("mist wrist list twist fist gist assist resist insist persist consist exist".split())
 # Words whose noun sense is not the emotion: "a wave of content", "full of patients".
 NOUN_HOMOGRAPHS = frozenset("content patient kind safe bore rebel trap puzzle bond crush alert".split())
+# Emotion nouns that after "with" make an idiom of manner: "with ease", "with a vengeance".
+WITH_IDIOMS = frozenset("ease vengeance".split())
+# Verb forms that are spelt as their base, so "a wave of fear *spread*" is no compound noun.
+UNINFLECTED_PASTS = frozenset("hit cut set put let burst cast hurt shut split quit spread thrust".split())
 # Words that are no noun head: prepositions, conjunctions, determiners, pronouns, auxiliaries.
 FUNCTION_WORDS = frozenset(
     """a an the this that these those my your his her its our their some any no every each all
@@ -135,7 +145,8 @@ MOTION_VERBS = frozenset(
     surge flood wash sweep course spread flicker bloom blossom swell well creep crawl climb settle
     burn rush boil bubble build churn curdle stir fill overwhelm overcome consume ebb drain prickle
     pool lodge curl shoot spike stab flow spill sting flash seep sink lift leap snake spark kindle
-    smoulder smolder simmer seethe throb pulse crash break ripple""".split()
+    smoulder smolder simmer seethe throb pulse crash break ripple crackle thrum hum buzz race tear
+    radiate jolt""".split()
 )
 MOTION_PARTICLES = frozenset("in inside within through over into across along up at on around down".split())
 POSSESSIVES = frozenset("my your his her our their".split())

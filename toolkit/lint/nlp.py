@@ -203,7 +203,12 @@ class Matchers:
         add("noun-of", [f"{noun} of" for noun in lx.NOUN_OF])
         add("fill", [" ".join(words) for words in lx.FILL_WITH])
         add("make", [f"{verb} {obj}" for verb in lx.MAKE_VERBS for obj in lx.OBJECT_PRONOUNS])
-        self.words = _Words(tables.adjectives, tables.nouns)
+        add("with", ["with"])
+        self.words = _Words(tables.adjectives, tables.nouns, self.stems_by_form())
+
+    def stems_by_form(self) -> list[str]:
+        """Every form the matchers know, as text."""
+        return [self.nlp.vocab.strings[key] for key in self.stems]
 
     def analyze(self, doc: Doc) -> Analysis:
         found: dict[tuple[int, int], tuple[str, frozenset[str]]] = {}
@@ -244,13 +249,23 @@ class Matchers:
             if kind == "feel" and subject == "thing":
                 continue  # "the evening felt calmer": the air, not a person
             allowed = lx.INTENSIFIERS if kind in ("feel", "copula", "copula-contracted", "make") else _NOUN_SKIP
-            emotion = longest.get(_skip(doc, end, allowed))
+            position = _skip(doc, end, allowed)
+            emotion = longest.get(position)
+            if emotion is None and allowed is _NOUN_SKIP:
+                emotion = longest.get(_skip(doc, end, allowed, self.words.modifiers))
+            if emotion is None and kind.startswith("copula") and position < len(doc) and doc[position].lower_ == "in":
+                # "was in mourning", "were in despair": a state named by its noun
+                emotion = longest.get(_skip(doc, position + 1, _NOUN_SKIP, self.words.modifiers))
+                if emotion is not None and not self.words.names_an_emotion_noun(doc, emotion):
+                    continue
             if emotion is None:
                 continue
             if kind.startswith("copula") and _physical(doc, emotion, start, subject):
                 continue
             if kind in ("noun-of", "fill") and self.words.not_an_emotion_noun(doc, emotion):
                 continue
+            if kind == "with" and (emotion.phrase in lx.WITH_IDIOMS or not self.words.names_an_emotion_noun(doc, emotion)):
+                continue  # "stamped the forms with grim satisfaction", not "with ease"
             keep(LabelSpan(doc[start].idx, emotion.end_char, emotion))
         for emotion in longest.values():
             start = self.words.moving_subject(doc, emotion)
@@ -264,11 +279,15 @@ _DETERMINERS = frozenset(("the", "a", "an", *lx.POSSESSIVES))
 _MAX_SKIP = 4
 
 
-def _skip(doc: Doc, position: int, allowed: frozenset[str]) -> int:
+def _skip(doc: Doc, position: int, allowed: frozenset[str], adjectives: frozenset[str] = frozenset()) -> int:
+    """The position after the intensifiers (and, for noun frames, modifiers) from ``position``.
+
+    ``adjectives`` are also skipped (for emotion nouns: "with grim satisfaction").
+    """
     skipped = 0
     while position < len(doc) and skipped < _MAX_SKIP:
         word = doc[position].lower_
-        if word in allowed:
+        if word in allowed or word in adjectives:
             position += 1
         elif position + 1 < len(doc) and (word, doc[position + 1].lower_) in lx.INTENSIFIER_PHRASES:
             position += 2
@@ -338,9 +357,11 @@ def lookup_tables() -> LookupTables:
 class _Words:
     """Heuristics on a word's role that need its word class: subjects, objects, attributive use."""
 
-    def __init__(self, adjectives: frozenset[str], nouns: frozenset[str]) -> None:
+    def __init__(self, adjectives: frozenset[str], nouns: frozenset[str], emotions: Iterable[str]) -> None:
         self.adjectives = adjectives
         self.nouns = nouns
+        # Words that can only colour a noun ("grim", "quiet"), and are no emotion themselves.
+        self.modifiers = frozenset(adjectives - nouns - set(emotions))
 
     def is_noun(self, token) -> bool:
         """A lowercase common noun: a noun that is not an inflected verb ("sat" is, as "SAT").
@@ -385,13 +406,13 @@ class _Words:
             if lower in lx.NOT_SUBJECTS:
                 return None
             return "thing" if lower in lx.DAYS_AND_MONTHS else "person"
-        if token.lemma_ in lx.PERSON_NOUNS:
+        if _is_person_noun(token):
             return "person"
         if not self.is_noun(token):
             return None
         # "the crowd at the gate was": the head comes before the prepositional phrase.
         k = j - 1 if j > 0 and doc[j - 1].lower_ in _DETERMINERS else j
-        if k > 1 and doc[k - 1].lower_ in lx.SUBJECT_PREPOSITIONS and doc[k - 2].lemma_ in lx.PERSON_NOUNS:
+        if k > 1 and doc[k - 1].lower_ in lx.SUBJECT_PREPOSITIONS and _is_person_noun(doc[k - 2]):
             return "person"
         return "thing"
 
@@ -399,8 +420,9 @@ class _Words:
         """In "full of ___" / "a wave of ___": a substance, a thing or people, not an emotion.
 
         "full of bitter greens", "filled with calm blue light" (an adjective before a noun),
-        "a wave of patients" (the plural of an adjective is a noun for people or things),
-        "a wave of content" (a word whose noun sense is not the emotion).
+        "full of hate mail" (the first word of a compound noun), "a wave of patients" (the
+        plural of an adjective is a noun for people or things), "a wave of content" (a word
+        whose noun sense is not the emotion).
         """
         phrase, surface = emotion.phrase, doc[emotion.start : emotion.end].text.lower()
         if phrase in lx.NOUN_HOMOGRAPHS:
@@ -408,7 +430,21 @@ class _Words:
         if phrase in self.adjectives and surface in (phrase + "s", phrase + "es"):
             return True
         following = doc[emotion.end] if emotion.end < len(doc) else None
-        return phrase in self.adjectives and following is not None and self.is_noun(following)
+        if following is None or not self.is_noun(following):
+            return False
+        if phrase in self.adjectives:
+            return True
+        compound_head = following.lower_ == following.lemma_ and following.lower_ not in lx.UNINFLECTED_PASTS
+        return compound_head and following.lower_ not in lx.MOTION_VERBS
+
+    def names_an_emotion_noun(self, doc: Doc, emotion: EmotionSpan) -> bool:
+        """An emotion noun in a phrase of manner or state ("with grim satisfaction", "in mourning")."""
+        if doc[emotion.start].is_title and not _sentence_start(doc, emotion.start):
+            return False  # a name: "with Joy"
+        phrase = emotion.phrase
+        if phrase not in self.nouns and phrase not in lx.EXTRA_EMOTION_WORDS:
+            return False
+        return not self.not_an_emotion_noun(doc, emotion)
 
     def moving_subject(self, doc: Doc, emotion: EmotionSpan) -> int | None:
         """Where a label starts when an emotion noun moves or grips someone: "Fear gripped her".
@@ -427,7 +463,7 @@ class _Words:
         if doc[emotion.start].is_title and not _sentence_start(doc, start):
             return None
         possessed = any(t.lower_ in lx.POSSESSIVES for t in doc[start : emotion.start])
-        if possessed and self.names_a_possessed_emotion(doc, emotion):
+        if possessed and self.names_an_emotion_noun(doc, emotion):
             return start  # "Her jealousy was a small hard thing", "his anger at the council lasted"
         k = emotion.end
         while k < len(doc) and k - emotion.end < 3 and (doc[k].lower_ in lx.AUXILIARIES or doc[k].lower_.endswith("ly")):
@@ -436,17 +472,10 @@ class _Words:
             return None
         return start if self._person_object(doc, k + 1) else None
 
-    def names_a_possessed_emotion(self, doc: Doc, emotion: EmotionSpan) -> bool:
-        """ "her anger" as a subject: an emotion noun, not an adjective before a noun ("her calm voice")."""
-        phrase = emotion.phrase
-        if phrase in lx.NOUN_HOMOGRAPHS or phrase not in self.nouns and phrase not in lx.EXTRA_EMOTION_WORDS:
-            return False
-        following = doc[emotion.end] if emotion.end < len(doc) else None
-        return following is None or not self.is_noun(following)
-
     def _person_object(self, doc: Doc, k: int) -> bool:
-        """A person after a motion verb: "her", "in her chest", "over Tomas", "the village" (not "her coat")."""
-        if k < len(doc) and doc[k].lower_ in lx.MOTION_PARTICLES:
+        """A person after a motion verb: "her", "in her chest", "up on her", "the village" (not "her coat")."""
+        start = k
+        while k < len(doc) and doc[k].lower_ in lx.MOTION_PARTICLES and k - start < 2:
             k += 1
         if k >= len(doc):
             return False
@@ -459,6 +488,14 @@ class _Words:
         if word in ("the", "a", "an") and following is not None:
             return following.lemma_ in lx.PERSON_NOUNS or following.lower_ in lx.COMMUNITIES
         return doc[k].is_title and doc[k].is_alpha and word not in lx.NOT_SUBJECTS
+
+
+def _is_person_noun(token) -> bool:
+    """A noun for a person or for people: "nurse", "caretaker", "florist", "the village"."""
+    lower = token.lower_
+    if token.lemma_ in lx.PERSON_NOUNS or lower in lx.COMMUNITIES:
+        return True
+    return token.is_alpha and lower.endswith(lx.PERSON_ENDINGS) and lower not in lx.NOT_PERSON_ENDINGS
 
 
 def _clause_boundary(token) -> bool:
