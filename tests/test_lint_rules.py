@@ -170,6 +170,10 @@ def test_kw002_leaves_non_labels_alone(make_corpus):
         ("The crowd at the gate was restless by nine.", "was restless"),
         ("The boy who was nervous hid behind the curtain.", "was nervous"),
         ("Everyone was hurt by what he said.", "was hurt"),
+        ("The clerk stamped the forms with grim satisfaction.", "with grim satisfaction"),
+        ("The whole village was in mourning.", "was in mourning"),
+        ("The caretaker was sour about the window.", "was sour"),
+        ("A wave of fear spread through the hall.", "wave of fear"),  # "spread" is a verb here
     ],
 )
 def test_kw002_finds_emotion_subjects_and_person_subjects(make_corpus, text, label):
@@ -191,6 +195,8 @@ def test_kw002_finds_emotion_subjects_and_person_subjects(make_corpus, text, lab
         "Joy grabbed her coat and ran for the tram.",
         "She looked wistfully at the gates.",
         "They were relieved of their duties at noon.",
+        "She lifted the crate with ease.",
+        "The mailbag was full of hate mail.",
     ],
 )
 def test_kw002_leaves_frames_without_their_meaning_alone(make_corpus, text):
