@@ -46,16 +46,18 @@ with intensifiers ("so", "a little", "always") and emotion-noun modifiers ("sudd
 - an emotion noun frame: "a wave of sadness", "a pang of guilt", "a sigh of relief";
 - a filling verb: "filled with dread", "overcome by grief", "shaking with rage";
 - a causative: "it made her angry", "the call left him shaken";
+- an emotion noun of manner or state: "with grim satisfaction", "was in mourning";
 - an emotion noun as the subject of a verb of motion or grip whose object is a person,
   a part of one or a community: "Fear gripped her", "Anger flared in him", "Panic rose
   in her chest", "Terror gripped the village"; and a possessed emotion noun as a
   subject: "Her jealousy was a small hard thing".
 
-Not labels: a frame whose word is an adjective before a noun or a noun for people or
-things ("full of bitter greens", "filled with calm blue light", "a wave of patients",
-"a wave of content"); after a copula, words that are as often physical ("stuck",
-"safe", "hurt", "exposed", "relieved"...) followed by a place word, after "badly" or
-"seriously", or with "nobody"/"no one"/"everyone" for subject ("nobody was hurt");
+Not labels: a frame whose word is an adjective before a noun, the first word of a
+compound noun or a noun for people or things ("full of bitter greens", "full of hate
+mail", "a wave of patients", "a wave of content"), an idiom ("with ease"); after a
+copula, words that are as often physical ("stuck", "safe", "hurt", "exposed",
+"relieved"...) followed by a place word, after "badly" or "seriously", or with
+"nobody"/"no one"/"everyone" for subject ("nobody was hurt", not "hurt by");
 an -ly adverb after a trigger ("looked wistfully at"). A label of the text's own
 emotion is KW001's, reported once.
 
