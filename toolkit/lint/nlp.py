@@ -7,9 +7,17 @@ memoize per word type, which makes it several times cheaper than the stock loop.
 
 Keyword families are matched with two PhraseMatchers: on LOWER for every phrase as written,
 and on LEMMA for the phrases made only of base forms, so "lonely" also finds "lonelier"
-while "stuck" (whose lemma is "stick") finds "stuck" and not "sticks". The KW002 label
-constructions are trigger phrases (matched on LEMMA) followed by an emotion phrase, with
-intensifiers and emotion-noun modifiers allowed in between.
+while "stuck" (whose lemma is "stick") finds "stuck" and not "sticks". Forms derived from
+the phrases (``lexicon.derive``: "warily", "fearless", "galvanised") match on LOWER and
+report the phrases they come from; a hyphenated compound around a match is one span.
+
+The KW002 label constructions are trigger phrases (matched on LEMMA) followed by an
+emotion phrase, with intensifiers and emotion-noun modifiers allowed in between, plus an
+emotion noun as the subject of a verb of motion or grip. There is no parser (no trained
+English pipeline is installable offline here, and loading one would cost more than the
+cold-run budget), so where a construction needs a subject or an object, ``_Words`` decides
+from closed word lists and WordNet's word classes (the lemma index of spacy-lookups-data):
+a person, a quantifier ("nobody"), a thing; an adjective before a noun; a compound noun.
 """
 
 from __future__ import annotations
@@ -185,7 +193,8 @@ class Matchers:
         for form in sorted(set(derived) - phrases):
             self.stems[strings.add(form)] = derived[form]
             self.by_lower.add(form, [nlp.make_doc(form)])
-        self.adverbs = lx.adverbs([*phrases, *derived])
+        forms = [*phrases, *derived]
+        self.adverbs = lx.adverbs(forms)
 
         self.triggers = PhraseMatcher(nlp.vocab, attr="LEMMA")
         self.contracted_be = PhraseMatcher(nlp.vocab, attr="LOWER")
@@ -204,11 +213,7 @@ class Matchers:
         add("fill", [" ".join(words) for words in lx.FILL_WITH])
         add("make", [f"{verb} {obj}" for verb in lx.MAKE_VERBS for obj in lx.OBJECT_PRONOUNS])
         add("with", ["with"])
-        self.words = _Words(tables.adjectives, tables.nouns, self.stems_by_form())
-
-    def stems_by_form(self) -> list[str]:
-        """Every form the matchers know, as text."""
-        return [self.nlp.vocab.strings[key] for key in self.stems]
+        self.words = _Words(tables.adjectives, tables.nouns, forms)
 
     def analyze(self, doc: Doc) -> Analysis:
         found: dict[tuple[int, int], tuple[str, frozenset[str]]] = {}
