@@ -62,7 +62,8 @@ def fingerprint(manifest_bytes: bytes, options: dict[str, Any]) -> str:
 
 
 def key_of(rel: str, sha256: str) -> str:
-    return hashlib.sha256(f"{rel}\0{sha256}".encode()).hexdigest()[:32]
+    # surrogateescape: a file name that is not valid UTF-8 arrives with lone surrogates (ST006).
+    return hashlib.sha256(f"{rel}\0{sha256}".encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
 def corpus_key(file_keys: list[str]) -> str:
@@ -130,7 +131,8 @@ class LintCache:
             ignore = self.directory / ".gitignore"
             if not ignore.exists():
                 atomic_write_text(ignore, "# Written by amygdala lint.\n*\n")
-            atomic_write_text(self.path, json.dumps(data, separators=(",", ":"), ensure_ascii=False))
+            # ASCII escapes keep the lone surrogates of a name that is not UTF-8 (they round-trip through json).
+            atomic_write_text(self.path, json.dumps(data, separators=(",", ":")))
             self._prune()
         except OSError:
             # A read-only checkout still lints; it just lints cold every time.

@@ -28,8 +28,8 @@ from toolkit.lint.lexicon import Lexicon, build_lexicon
 from toolkit.lint.model import CorpusContext, FileContext, Hit, scenario_texts
 from toolkit.lint.dedup import bands, rows_per_band
 from toolkit.lint.rules import BY_CODE, RULES
+from toolkit.lint.textutil import count_words, parseable, printable_name
 from toolkit.lint.selection import FileIgnores, enabled_codes, severities
-from toolkit.lint.textutil import count_words
 
 CACHE_DIR = Path(".amygdala_cache") / "lint"
 _FILE_RULES = [rule for rule in RULES if rule.scope == "file"]
@@ -122,8 +122,13 @@ def _display_root(corpus_root: Path, cwd: str) -> str:
 
 
 def display_path(corpus_root: Path, rel: str) -> str:
-    """A corpus path as findings show it: relative to the working directory when inside it."""
+    """A corpus path as findings show it: relative to the working directory when inside it.
+
+    A name that is not valid UTF-8 is shown with U+FFFD for its bad bytes (ST006 reports it),
+    so every output format can print and encode it.
+    """
     root = _display_root(corpus_root, os.getcwd())
+    rel = printable_name(rel)
     if not rel:
         return root
     return rel if root == "." else f"{root}/{rel}"
@@ -144,7 +149,7 @@ def _file_entry(text: Text, settings: LintSettings, lexicon: Lexicon, analysis: 
 
 def _analyzed(texts: list[Text], lexicon: Lexicon) -> Iterator[tuple[Text, Any]]:
     """Each text with its NLP analysis (None when there is nothing to analyze), in order."""
-    with_body = [t for t in texts if t.text and t.text.strip()]
+    with_body = [t for t in texts if parseable(t.text)]
     if with_body:
         from toolkit.lint.nlp import analyze_stream
 
