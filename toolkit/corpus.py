@@ -242,11 +242,11 @@ def find_corpus(start: Path) -> Path | None:
 
 
 def resolve_locations(
-    config: Config, corpus: Path | None = None, manifest: Path | None = None
+    config: Config, corpus: Path | None = None, manifest: Path | None = None, start: Path | None = None
 ) -> tuple[Path, Path]:
     """Where the corpus and its manifest are: flags, then config, then the nearest corpus above
-    the working directory; the manifest beside or inside it."""
-    corpus_root = corpus or config.settings.corpus or find_corpus(Path.cwd().resolve())
+    ``start`` (default: the working directory); the manifest beside or inside it."""
+    corpus_root = corpus or config.settings.corpus or find_corpus((start or Path.cwd()).resolve())
     if corpus_root is None:
         raise AmygdalaError(
             "no corpus found here or above: pass --corpus, set corpus in amygdala.toml or [tool.amygdala] "

@@ -31,7 +31,7 @@ EditOpt = Annotated[
 ]
 
 
-def _shown(path: Path) -> str:
+def shown(path: Path) -> str:
     try:
         return str(path.relative_to(Path.cwd()))
     except ValueError:
@@ -63,7 +63,7 @@ def _edit_and_lint(cfg: Config, corpus: Corpus, editor: list[str], paths: list[P
 
     outcome = edit(paths, editor, remove_folder=folder)
     for path in outcome.removed:
-        console.print(f"left blank, removed: {_shown(path)}")
+        console.print(f"left blank, removed: {shown(path)}")
     if not outcome.written:
         console.print("nothing written")
         raise typer.Exit(1)
@@ -106,7 +106,7 @@ def new_story(
     cfg, loaded = open_corpus_from_options(corpus, manifest, config)
     story = create_story(loaded, concept, name, cfg.settings.lint.story_words)
     low, high = story.words
-    console.print(f"created {_shown(story.path)} [dim](empty until you write it)[/dim]")
+    console.print(f"created {shown(story.path)} [dim](empty until you write it)[/dim]")
     _print_brief(story.brief, story.brief.concept)
     console.print(f"[bold]length[/bold] {low}-{high} words, one paragraph")
     if editor is not None:
@@ -139,7 +139,7 @@ def new_scenario(
     scenario = create_scenario(loaded, slug, concepts, anchor or [], notes, lint.story_words, lint.paired_tolerance)
     low, high = scenario.words
     console.print(
-        f"created {_shown(scenario.folder)}/ with scenario.json, baseline.txt and {len(scenario.variants)} variant(s) "
+        f"created {shown(scenario.folder)}/ with scenario.json, baseline.txt and {len(scenario.variants)} variant(s) "
         "[dim](empty until you write them)[/dim]"
     )
     if scenario.similar:

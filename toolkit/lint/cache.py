@@ -89,6 +89,15 @@ class LintCache:
             except (OSError, ValueError, KeyError, TypeError):
                 self.files, self.anchors, self.memos, self.stats = {}, {}, {}, {}
 
+    def detach(self) -> None:
+        """Keep this store in memory only: no stat is recorded and ``save`` writes nothing.
+
+        For the language server, whose texts are unsaved buffers: their content must
+        neither reach the disk store nor be remembered under a file's stat.
+        """
+        self.path = None
+        self.directory = None
+
     def digest(self, text: Text) -> str:
         """The text's sha256: remembered when its size and mtime are unchanged, else read and hashed."""
         known = self.stats.get(text.rel)
