@@ -50,7 +50,7 @@ def fail(message: str, where: str | Path | None = None) -> None:
 
 
 # The import names of the `train` extra's packages that the trainer imports.
-TRAINING_MODULES = ("torch", "transformers", "safetensors", "gguf", "sklearn", "matplotlib")
+TRAINING_MODULES = ("torch", "transformers", "safetensors", "gguf", "sklearn", "matplotlib", "jinja2")
 TRAINING_INSTALL = "pip install 'amygdala[train]'"
 
 
