@@ -9,7 +9,6 @@ from rich.table import Table
 
 from toolkit.cli._app import ConfigOpt, CorpusOpt, ManifestOpt, command, console
 from toolkit.errors import AmygdalaError
-from toolkit.lint.textutil import counted
 
 if TYPE_CHECKING:
     from schemas.reports import CoverageReport
@@ -49,6 +48,8 @@ def _concept_table(report: CoverageReport) -> None:
 
 
 def _table(report: CoverageReport, show_scenarios: bool, show_concepts: bool) -> None:
+    from toolkit.lint.textutil import counted
+
     table = Table(title=f"Coverage of {report.corpus}", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("cluster", no_wrap=True)
     for column in ("with\nstory", "with\ntext", "extras", "stories", "paired\nscenes", "variants"):
