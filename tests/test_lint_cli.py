@@ -214,7 +214,7 @@ def test_a_folder_path_limits_the_report_to_that_folder(corpus, tmp_path):
 
 def test_the_bundled_corpus_has_no_error_level_findings():
     bundled = Path(__file__).resolve().parents[1] / "amygdala_stories"
-    if not any(bundled.glob("stories/*.txt")):
+    if not any(bundled.glob("stories/**/*.txt")):
         pytest.skip("the bundled corpus is not written yet")
     result = runner.invoke(app, ["lint", "--corpus", str(bundled), "--format", "json", "--no-cache"])
     data = json.loads(result.stdout)
