@@ -106,8 +106,6 @@ def load_config(start: Path | None = None, explicit: Path | None = None) -> Conf
     path = explicit or find_config(start)
     if path is None:
         return Config(root=start, settings=Settings())
-    if not path.is_file():
-        raise AmygdalaError("configuration file not found", path)
     table = _table(path) or {}
     prefix = () if path.name == AMYGDALA_TOML else ("tool", "amygdala")
     try:

@@ -13,8 +13,8 @@ def check(ctx: FileContext) -> Iterator[Hit]:
         line, column = invalid_utf8_position(ctx.text.raw)
         yield Hit("ST001", ctx.text.rel, "not valid UTF-8 (first bad byte here); re-save the file as UTF-8", line, column)
     elif is_binary(ctx.body):
-        start = ctx.body.index("\0")
-        yield ctx.span_hit("ST001", start, start + 1, "NUL byte: a binary file, not text; save the story as plain UTF-8 text")
+        line, column = ctx.locator.at(ctx.body.index("\0"))
+        yield Hit("ST001", ctx.text.rel, "NUL byte: a binary file, not text; save the story as plain UTF-8 text", line, column)
 
 
 RULE = Rule(
