@@ -156,3 +156,17 @@ async def test_quick_fixes_rename_to_the_slug_and_declare_anchors(client, projec
     assert isinstance(create, types.CreateFile) and create.uri == from_fs_path(str(spec))
     anchors = json.loads(edit.edits[0].new_text)["anchors"]
     assert set(named) <= set(anchors)  # every term the baseline leans on is declared
+
+
+def test_buffers_of_equal_size_are_told_apart_and_never_reach_the_disk_cache(make_corpus):
+    from toolkit.lsp import BufferLinter
+
+    root = make_corpus({"stories/furious.txt": CLEAN, "stories/patient.txt": CLEAN.replace("ninth", "tenth")})
+    linter = BufferLinter()
+    story = root / "stories" / "furious.txt"
+    leaky = linter.lint(story, LEAKY)
+    assert leaky is not None and "KW001" in {f.code for f in leaky.findings}
+    clean = linter.lint(story, LEAKY.replace("fury", "heat"))  # same size, same (absent) mtime
+    assert clean is not None and "KW001" not in {f.code for f in clean.findings}
+    assert not (root.parent / ".amygdala_cache").exists()
+    assert story.read_text(encoding="utf-8") == CLEAN

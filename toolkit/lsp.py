@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,8 @@ _SEVERITY = {
     "warning": types.DiagnosticSeverity.Warning,
     "info": types.DiagnosticSeverity.Information,
 }
+# Files other than the buffer are rescanned at most this often while typing (and on open and save).
+RESCAN_SECONDS = 5.0
 # ST006's message names the slug to rename to; the code action applies it.
 _RENAME = re.compile(r"; rename to '([^']+)'$")
 
@@ -60,6 +63,17 @@ def _buffer(text: Text, body: str) -> Text:
     buffered = dataclasses.replace(text, size=len(raw), mtime_ns=-1)
     buffered.__dict__["raw"] = raw  # the cached_property's slot: the file is never read
     return buffered
+
+
+def _with_buffer(scanned: Corpus, rel: str, body: str) -> tuple[Corpus, Text | None]:
+    """A copy of the scanned corpus with the buffer in place of the text at ``rel`` (None when
+    ``rel`` is not a text); the scan itself is left as it was."""
+    corpus = dataclasses.replace(
+        scanned,
+        stories=list(scanned.stories),
+        scenarios=[dataclasses.replace(s, variants=list(s.variants)) for s in scanned.scenarios],
+    )
+    return corpus, _swap(corpus, rel, body)
 
 
 def _swap(corpus: Corpus, rel: str, body: str) -> Text | None:
@@ -85,6 +99,20 @@ class BufferLinter:
     def __init__(self) -> None:
         self._caches: dict[tuple[Path, Path, str], LintCache] = {}
         self._buffer_keys: dict[str, str] = {}
+        self._scans: dict[tuple[Path, Path], tuple[float, Corpus]] = {}
+
+    def forget_scans(self) -> None:
+        """Scan the corpus again on the next lint (a file was opened, saved or changed on disk)."""
+        self._scans.clear()
+
+    def _scan(self, root: Path, manifest: Path) -> Corpus:
+        """The corpus on disk, scanned again when the last scan is older than ``RESCAN_SECONDS``:
+        while a writer types, the other files are read once, not on every keystroke."""
+        now = time.monotonic()
+        scanned = self._scans.get((root, manifest))
+        if scanned is None or now - scanned[0] > RESCAN_SECONDS:
+            scanned = self._scans[root, manifest] = (now, load_corpus(root, manifest))
+        return scanned[1]
 
     def lint(self, path: Path, body: str) -> Linted | None:
         """The findings on ``path`` with ``body`` as its content; None when it is no corpus text.
@@ -94,12 +122,12 @@ class BufferLinter:
         folder = path.parent
         config = load_config(start=folder)
         root, manifest = resolve_locations(config, start=folder)
-        corpus = load_corpus(root, manifest)
+        scanned = self._scan(root.resolve(), manifest.resolve())
         try:
-            rel = path.resolve().relative_to(corpus.root).as_posix()
+            rel = path.resolve().relative_to(scanned.root).as_posix()
         except ValueError:
             return None
-        text = _swap(corpus, rel, body)
+        corpus, text = _with_buffer(scanned, rel, body)
         if text is None:
             return None
         settings = config.settings.lint
@@ -223,6 +251,7 @@ server = AmygdalaServer()
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
 def _did_open(ls: AmygdalaServer, params: types.DidOpenTextDocumentParams) -> None:
+    ls.linter.forget_scans()
     ls.lint_document(params.text_document.uri)
 
 
@@ -234,6 +263,7 @@ def _did_change(ls: AmygdalaServer, params: types.DidChangeTextDocumentParams) -
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
 def _did_save(ls: AmygdalaServer, params: types.DidSaveTextDocumentParams) -> None:
     # Other open texts may pair with or duplicate the saved one: lint them again too.
+    ls.linter.forget_scans()
     for uri in list(ls.published):
         if uri in ls.workspace.text_documents:
             ls.lint_document(uri)

@@ -80,6 +80,7 @@ class LintCache:
         self.anchors: dict[str, list[list[str]]] = {}
         self.memos: dict[str, dict[str, Any]] = {}
         self.stats: dict[str, list[Any]] = {}
+        self._remember_stats = directory is not None
         self._dirty = False
         if self.path is not None and self.path.is_file():
             try:
@@ -90,10 +91,11 @@ class LintCache:
                 self.files, self.anchors, self.memos, self.stats = {}, {}, {}, {}
 
     def detach(self) -> None:
-        """Keep this store in memory only: no stat is recorded and ``save`` writes nothing.
+        """Keep this store in memory only: ``save`` writes nothing from now on.
 
-        For the language server, whose texts are unsaved buffers: their content must
-        neither reach the disk store nor be remembered under a file's stat.
+        For the language server, whose texts include unsaved buffers: their content must
+        not reach the disk store. Stats of files are still remembered in memory; a buffer
+        (a text whose ``mtime_ns`` is negative) never is.
         """
         self.path = None
         self.directory = None
@@ -104,7 +106,7 @@ class LintCache:
         if known is not None and known[0] == text.size and known[1] == text.mtime_ns:
             return known[2]
         sha256 = text.sha256
-        if self.path is not None and time.time_ns() - text.mtime_ns > _RACY_NS:
+        if self._remember_stats and text.mtime_ns >= 0 and time.time_ns() - text.mtime_ns > _RACY_NS:
             self.stats[text.rel] = [text.size, text.mtime_ns, sha256]
             self._dirty = True
         return sha256
