@@ -27,7 +27,7 @@ from pygls.uris import from_fs_path, to_fs_path
 
 from schemas.finding import Finding
 from toolkit import __version__
-from toolkit.config import load_config
+from toolkit.config import Config, LintSettings, load_config
 from toolkit.corpus import SCENARIO_SPEC, Corpus, Text, load_corpus, resolve_locations
 from toolkit.errors import AmygdalaError
 from toolkit.lint.cache import LintCache, key_of
@@ -97,7 +97,7 @@ class BufferLinter:
     """Lints buffers against the corpus on disk, with one warm in-memory cache per corpus."""
 
     def __init__(self) -> None:
-        self._caches: dict[tuple[Path, Path, str], LintCache] = {}
+        self._caches: dict[tuple[Any, ...], LintCache] = {}
         self._buffer_keys: dict[str, str] = {}
         self._scans: dict[tuple[Path, Path], tuple[float, Corpus]] = {}
 
@@ -147,8 +147,10 @@ class BufferLinter:
                 return [shown for shown, _ in entry["n"]]
         return []
 
-    def _cache(self, corpus: Corpus, config: Any, settings: Any) -> LintCache:
-        key = (corpus.root, corpus.manifest_path, settings.model_dump_json())
+    def _cache(self, corpus: Corpus, config: Config, settings: LintSettings) -> LintCache:
+        # A changed manifest changes the cache's fingerprint: its stat is part of the key.
+        manifest = corpus.manifest_path.stat()
+        key = (corpus.root, corpus.manifest_path, manifest.st_size, manifest.st_mtime_ns, settings.model_dump_json())
         cache = self._caches.get(key)
         if cache is None:
             cache = self._caches[key] = open_cache(corpus, settings, lint_cache_dir(config, corpus))
@@ -191,7 +193,6 @@ def diagnostics(linted: Linted, body: str) -> list[types.Diagnostic]:
             severity=_SEVERITY[f.severity],
             code=f.code,
             source=SOURCE,
-            related_information=None,
             data={"path": f.path, "name": f.name},
         )
         for f in linted.findings
