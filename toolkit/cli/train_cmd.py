@@ -76,7 +76,7 @@ class RichReporter:
             yield advance
 
 
-@command("train")
+@command("train", training=True)
 def train_command(
     corpus: CorpusOpt = None,
     manifest: ManifestOpt = None,
