@@ -134,7 +134,7 @@ def test_steering_fast_path_equals_a_hook_on_the_full_model(trained, same_cache)
     import torch
 
     from trainer.readout import open_run
-    from trainer.run import Reporter
+    from trainer.reporter import Reporter
     from trainer.steering import SteeringRunner, load_run_model, steering_hook
 
     view = open_run(trained["run"])

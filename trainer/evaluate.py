@@ -28,7 +28,7 @@ from schemas.evaluation import ClusterAccuracy, Confusion, Estimate, EvalReport,
 from schemas.run import TextRecord
 from toolkit.errors import AmygdalaError
 from trainer.readout import choose_layers, display_layer, layer_rows, pooled_states, projections, reference_stats, zscores
-from trainer.run import Reporter
+from trainer.reporter import Reporter
 from trainer.runfolder import Run
 
 N_BOOTSTRAP = 2000
@@ -217,9 +217,9 @@ def evaluate_labelled(
     columns = [run.concepts.index(c) for c in candidates]
     rows = layer_rows(run, layers)
     vectors = run.vectors[rows][:, columns]
-    extraction = pooled_states(run, [text for text, _ in kept], layers, reporter)
+    states, _ = pooled_states(run, [text for text, _ in kept], layers, reporter)
     mean, sd = reference_stats(projections(run.activations[rows], vectors))
-    z = zscores(projections(extraction.activations, vectors), mean, sd)
+    z = zscores(projections(states, vectors), mean, sd)
     truth = np.array([candidates.index(label) for _, label in kept])
     clusters = [run.manifest.concepts[c].cluster for c in candidates]
     skipped = {"label outside the run's concepts": sum(outside.values())}

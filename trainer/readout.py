@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from schemas.evaluation import ConceptScore, EvalReport, ReadoutReport, ReadoutText, SteeringReport
+from schemas.run import CacheStats
 from toolkit.errors import AmygdalaError
-from trainer.run import Extraction, Reporter
+from trainer.reporter import Reporter
 from trainer.runfolder import EVAL, STEERING, Run, RunFolder
 
 # sd below this share of the mean |projection| is treated as no spread (a z-score would explode).
@@ -79,11 +80,12 @@ def top_concepts(z: np.ndarray, k: int) -> np.ndarray:
 # --------------------------------------------------------------------------- I/O
 
 
-def pooled_states(run: Run, texts: list[str], layers: list[int], reporter: Reporter, use_cache: bool = True) -> Extraction:
-    """Pooled states of ``texts`` with the run's own model and extraction options, through the activation cache."""
+def pooled_states(run: Run, texts: list[str], layers: list[int], reporter: Reporter, use_cache: bool = True) -> tuple[np.ndarray, CacheStats]:
+    """Pooled states [n_layers, n_texts, hidden] of ``texts`` with the run's own model and extraction
+    options, through the activation cache (the path ``amygdala train`` extracts with)."""
+    from trainer.activations import ArraySink, extract
     from trainer.cache import cache_root
     from trainer.model import resolve_model
-    from trainer.run import extract_activations
 
     config = run.info.config.model_copy(update={"dtype": run.info.model.dtype})
     source = resolve_model(config.model, config.revision, reporter.step)
@@ -93,16 +95,19 @@ def pooled_states(run: Run, texts: list[str], layers: list[int], reporter: Repor
     for i, body in enumerate(bodies):
         if not body:
             raise AmygdalaError(f"text {i + 1} is empty")
-    return extract_activations(source, bodies, layers, config, cache_root() if use_cache else None, reporter)
+    states = ArraySink.empty(len(layers), len(bodies), source.hidden_size)
+    stats = extract(source, bodies, layers, config, cache_root() if use_cache else None, reporter, [states.add])
+    assert stats is not None  # a single process is rank 0
+    return states.states, stats.cache
 
 
 def readout(run: Run, texts: list[str], sources: list[str], layers: list[int], reporter: Reporter | None = None, top: int = 5) -> ReadoutReport:
     reporter = reporter or Reporter()
     rows = layer_rows(run, layers)
     vectors = run.vectors[rows]
-    extraction = pooled_states(run, texts, layers, reporter)
+    states, cache = pooled_states(run, texts, layers, reporter)
     mean, sd = reference_stats(projections(run.activations[rows], vectors))
-    z = zscores(projections(extraction.activations, vectors), mean, sd)
+    z = zscores(projections(states, vectors), mean, sd)
     shown = display_layer(layers)
     clusters = run.clusters
     best = top_concepts(z[layers.index(shown)], min(top, len(run.concepts)))
@@ -116,7 +121,7 @@ def readout(run: Run, texts: list[str], sources: list[str], layers: list[int], r
         concepts=run.concepts,
         display_layer=shown,
         n_reference=int(run.activations.shape[1]),
-        cache=extraction.cache,
+        cache=cache,
         texts=out,
     )
 

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from trainer.model import LoadedModel
     from trainer.runfolder import Run
-    from trainer.run import Reporter
+    from trainer.reporter import Reporter
 
 SLOT_PROMPTS = (
     "This morning I felt",
@@ -302,7 +302,7 @@ def steering_check(
 ) -> SteeringReport:
     import torch
 
-    from trainer.run import Reporter
+    from trainer.reporter import Reporter
 
     reporter = reporter or Reporter()
     if n_random < 16:
