@@ -1,0 +1,96 @@
+"""analyses.json: the researcher's analyses of a loaded run, assembled from the pure modules
+(trainer.lens, trainer.affect, trainer.structure); the model folder is the only input beyond the run."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from schemas.analyses import AnalysesReport, LensReport
+from toolkit.errors import AmygdalaError
+
+if TYPE_CHECKING:
+    from trainer.analysis import RunData
+
+ANALYSES_FILE = "analyses.json"
+
+
+def run_lens(
+    vectors, layers: list[int], concepts: list[str], run_info: dict[str, Any], lens_layers: list[int], model_path: Path | None
+) -> tuple[LensReport | None, str | None]:
+    """The logit lens, or None with the reason (no local safetensors, no unembedding, no tokenizer)."""
+    from trainer.lens import load_unembedding, logit_lens
+    from trainer.quality import resolve_model_folder
+
+    folder, reason = resolve_model_folder(run_info, model_path)
+    if folder is None:
+        return None, reason
+    try:
+        unembedding = load_unembedding(folder, vectors.shape[-1])
+    except AmygdalaError as exc:
+        return None, str(exc)
+    except (OSError, ValueError, RuntimeError) as exc:
+        return None, f"unreadable weights in {folder}: {exc}"
+    return logit_lens(vectors, layers, concepts, unembedding, lens_layers), None
+
+
+def compute_analyses(
+    run: RunData, report_layer: int, *, model_path: Path | None = None, lens_layers: list[int] | None = None
+) -> AnalysesReport:
+    """Every analysis of analyses.json; ``lens_layers`` defaults to the report layer alone."""
+    from trainer.affect import compute_affect
+    from trainer.structure import compute_pairs, compute_stability, compute_structure
+
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 4)
+        clock = now
+
+    concepts, layers, vectors, clusters = run.concepts, run.layers, run.vectors, run.clusters
+    lens, lens_reason = run_lens(vectors, layers, concepts, run.run_info, lens_layers or [report_layer], model_path)
+    lap("lens")
+
+    rated = [run.manifest.concepts[c] for c in concepts]
+    valences = [c.valence for c in rated]
+    affect, affect_reason = None, None
+    if len(concepts) < 4:
+        affect_reason = f"needs at least four concepts (has {len(concepts)})"
+    elif len(set(valences)) < 2:
+        affect_reason = "every concept has the same valence: nothing to correlate"
+    else:
+        affect = compute_affect(vectors, layers, concepts, clusters, valences, [c.arousal for c in rated], report_layer)
+        if affect.n_arousal < 3:
+            affect_reason = f"arousal rated for {affect.n_arousal} concepts: arousal correlations need at least three"
+    lap("affect")
+
+    n_clusters = len(set(clusters))
+    structure, structure_reason = None, None
+    if n_clusters < 2 or n_clusters >= len(concepts):
+        structure_reason = f"{n_clusters} clusters for {len(concepts)} concepts: agreement needs 2 <= clusters < concepts"
+    else:
+        structure = compute_structure(vectors, layers, concepts, clusters, report_layer)
+    lap("structure")
+
+    ri = layers.index(report_layer)
+    pairs = compute_pairs(vectors[ri], concepts, clusters, report_layer) if len(concepts) >= 2 else None
+    stability = compute_stability(vectors, layers, report_layer)
+    lap("pairs_stability")
+    return AnalysesReport(
+        layers=layers,
+        report_layer=report_layer,
+        n_concepts=len(concepts),
+        lens=lens,
+        lens_reason=lens_reason,
+        affect=affect,
+        affect_reason=affect_reason,
+        structure=structure,
+        structure_reason=structure_reason,
+        pairs=pairs,
+        stability=stability,
+        timings=timings,
+    )
