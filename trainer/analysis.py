@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from schemas.analyses import AnalysesReport
 from schemas.analysis import QualityReport, TriageReport, ValidationReport
 from schemas.finding import LintReport
 from schemas.manifest import Manifest
@@ -162,6 +163,7 @@ class AnalysisResult:
     quality: QualityReport
     validation: ValidationReport
     triage: TriageReport | None
+    analyses: AnalysesReport | None = None
     written: list[Path] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -173,16 +175,17 @@ def analyze(
     model_path: Path | None = None,
     probes: bool = True,
     triage: bool = True,
+    analyses: bool = True,
 ) -> AnalysisResult:
-    """Quality, validation and (optionally) triage of a loaded run, in memory."""
+    """Quality, validation, the researcher's analyses and (optionally) triage of a loaded run, in memory."""
     report_layer = layer if layer is not None else default_report_layer(run.layers)
     if report_layer not in run.layers:
         raise AmygdalaError(f"layer {report_layer} is not in the run (layers {run.layers[0]}..{run.layers[-1]})", run.root)
     with single_threaded_blas():
-        return _analyze(run, report_layer, model_path, probes, triage)
+        return _analyze(run, report_layer, model_path, probes, triage, analyses)
 
 
-def _analyze(run: RunData, report_layer: int, model_path: Path | None, probes: bool, triage: bool) -> AnalysisResult:
+def _analyze(run: RunData, report_layer: int, model_path: Path | None, probes: bool, triage: bool, analyses: bool) -> AnalysisResult:
     from trainer.quality import compute_quality, load_down_projections
     from trainer.triage import compute_triage
     from trainer.validation import compute_validation
@@ -199,9 +202,17 @@ def _analyze(run: RunData, report_layer: int, model_path: Path | None, probes: b
     validation = compute_validation(run, probes=probes)
     timings["validation"] = time.perf_counter() - start
     result = AnalysisResult(quality=quality, validation=validation, triage=None, timings=timings)
+    if analyses:
+        from trainer.research import compute_analyses
+
+        start = time.perf_counter()
+        result.analyses = compute_analyses(run, report_layer, model_path=model_path)
+        timings["analyses"] = time.perf_counter() - start
     if triage:
         start = time.perf_counter()
         result.triage = compute_triage(run, quality, validation)
+        if result.analyses is not None and result.analyses.lens is not None:
+            result.triage.leaky_concepts = result.analyses.lens.flags
         timings["triage"] = time.perf_counter() - start
     return result
 
@@ -226,12 +237,17 @@ def analyze_run(
     write_json(root / QUALITY_FILE, result.quality)
     write_json(root / VALIDATION_FILE, result.validation)
     result.written += [root / QUALITY_FILE, root / VALIDATION_FILE]
+    if result.analyses is not None:
+        from trainer.research import ANALYSES_FILE
+
+        write_json(root / ANALYSES_FILE, result.analyses)
+        result.written.append(root / ANALYSES_FILE)
     images: dict[str, Path] = {}
     if pictures:
         from trainer.plots import write_pictures
 
         start = time.perf_counter()
-        images = write_pictures(run, result.quality, result.validation, root)
+        images = write_pictures(run, result.quality, result.validation, root, result.analyses)
         result.timings["pictures"] = time.perf_counter() - start
         result.written += list(images.values())
     if result.triage is not None:
@@ -241,7 +257,7 @@ def analyze_run(
 
         write_json(root / TRIAGE_JSON, result.triage)
         atomic_write_text(root / TRIAGE_MD, render_markdown(result.triage, result.validation))
-        atomic_write_text(root / REPORT_HTML, render_html(run, result.quality, result.validation, result.triage, images))
+        atomic_write_text(root / REPORT_HTML, render_html(run, result.quality, result.validation, result.triage, images, result.analyses))
         result.written += [root / TRIAGE_JSON, root / TRIAGE_MD, root / REPORT_HTML]
     return result
 
@@ -252,5 +268,5 @@ def load_reports(run_dir: Path) -> tuple[RunData, QualityReport, ValidationRepor
     qpath, vpath = run.root / QUALITY_FILE, run.root / VALIDATION_FILE
     if qpath.exists() and vpath.exists():
         return run, validate_file(QualityReport, qpath), validate_file(ValidationReport, vpath)
-    result = analyze(run, probes=False, triage=False)
+    result = analyze(run, probes=False, triage=False, analyses=False)
     return run, result.quality, result.validation

@@ -244,6 +244,17 @@ def render_markdown(triage: TriageReport, validation: ValidationReport) -> str:
             closest = f.closest_cluster or "–"
             cos = "–" if f.closest_cosine is None else f"{f.closest_cosine:+.3f}"
             lines.append(f"| {f.concept} | {f.cluster} | {f.mate_cosine:+.3f} | {closest} | {cos} |")
+    if triage.leaky_concepts:
+        lines += [
+            "",
+            "### Concepts whose logit lens leaks narrator or format",
+            "",
+            "| concept | layer | share of top tokens | tokens |",
+            "|---|---:|---:|---|",
+        ]
+        for flag in triage.leaky_concepts:
+            tokens = ", ".join("`" + (t.strip() or repr(t)).replace("|", "\\|").replace("`", "'") + "`" for t in flag.tokens)
+            lines.append(f"| {flag.concept} | {flag.layer} | {flag.leak_share:.0%} | {tokens} |")
     lines += ["", "## Texts to rewrite", ""]
     if not triage.texts:
         lines.append("None.")
