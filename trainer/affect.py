@@ -24,13 +24,17 @@ SEED = 0
 
 
 def principal_scores(vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """[n, hidden] -> (scores [n, k] on the first k components, variance share [k]) of the centred rows."""
+    """[n, hidden] -> (scores [n, k] on the first k components, variance share [k]) of the centred rows.
+
+    From the eigenvectors of the n x n Gram matrix of the centred rows (n concepts < hidden: cheaper
+    than an SVD of the rows, same scores up to sign)."""
     centred = vectors.astype(np.float64) - vectors.mean(axis=0)
-    u, s, _ = np.linalg.svd(centred, full_matrices=False)
-    k = min(k, len(s))
-    total = float((s**2).sum())
-    share = s[:k] ** 2 / total if total > 0 else np.zeros(k)
-    scores = u[:, :k] * s[:k]
+    eig, vecs = np.linalg.eigh(centred @ centred.T)
+    eig, vecs = np.clip(eig[::-1], 0.0, None), vecs[:, ::-1]
+    k = min(k, len(eig))
+    total = float(eig.sum())
+    share = eig[:k] / total if total > 0 else np.zeros(k)
+    scores = vecs[:, :k] * np.sqrt(eig[:k])
     # deterministic signs: the largest |score| of each component is positive
     signs = np.sign(scores[np.argmax(np.abs(scores), axis=0), np.arange(k)])
     return scores * np.where(signs == 0, 1.0, signs), share

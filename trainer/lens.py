@@ -25,7 +25,7 @@ from toolkit.errors import AmygdalaError
 
 TOP_K = 10
 FLAG_SHARE = 0.5
-RANDOM_DIRECTIONS = 200
+RANDOM_DIRECTIONS = 100
 SEED = 0
 
 PRONOUNS = frozenset(
@@ -49,9 +49,10 @@ FINAL_NORM_NAMES = (
 
 @dataclass(frozen=True)
 class Unembedding:
-    """The final norm's gain folded into the unembedding, and a token classifier."""
+    """The unembedding, the final norm's gain and centring, and a token classifier."""
 
-    weight: np.ndarray  # [vocab, hidden] float32: W_U * gain
+    weight: np.ndarray  # [vocab, hidden] float32 W_U, as read
+    gain: np.ndarray  # [hidden] the final norm's gain, applied to the direction (cheaper than scaling W_U)
     centre: bool  # LayerNorm: centre the direction first
     source: str
     tensor: str
@@ -63,7 +64,7 @@ class Unembedding:
         x = directions.astype(np.float32)
         if self.centre:
             x = x - x.mean(axis=-1, keepdims=True)
-        return x @ self.weight.T
+        return (x * self.gain) @ self.weight.T
 
 
 class TokenTable:
@@ -139,7 +140,8 @@ def load_unembedding(folder: Path, hidden: int) -> Unembedding:
         centre = f"{prefix}.bias" in where
         norm = "layernorm (centred, gain)" if centre else "rms gain"
     return Unembedding(
-        weight=np.ascontiguousarray(weight * gain[None, :], dtype=np.float32),
+        weight=weight.astype(np.float32, copy=False),
+        gain=gain.astype(np.float32),
         centre=centre,
         source=str(folder),
         tensor=tensor,

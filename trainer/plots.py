@@ -105,14 +105,13 @@ def cosine_heatmap(run: RunData, layer: int, path: Path) -> None:
     for b in bounds:
         ax.axhline(b - 0.5, color="black", linewidth=0.6)
         ax.axvline(b - 0.5, color="black", linewidth=0.6)
-    labels = [run.concepts[i] for i in order]
-    ax.set_xticks(range(n))
-    ax.set_xticklabels(labels, rotation=90, fontsize=6)
-    ax.set_yticks(range(n))
-    ax.set_yticklabels(labels, fontsize=6)
-    for ticks in (ax.get_xticklabels(), ax.get_yticklabels()):
-        for tick, cluster in zip(ticks, clusters):
-            tick.set_color(colours[cluster])
+    # Names as plain text rather than 2 x n tick objects: the same picture, drawn in a fraction of the time.
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for pos, i in enumerate(order):
+        colour = tuple(0.7 * c for c in colours[clusters[pos]][:3])  # darker than the swatch: pale hues stay legible as text
+        ax.text(-0.02, pos, run.concepts[i], transform=ax.get_yaxis_transform(), ha="right", va="center", fontsize=6, color=colour)
+        ax.text(pos, -0.01, run.concepts[i], transform=ax.get_xaxis_transform(), ha="center", va="top", rotation=90, fontsize=6, color=colour)
     ax.set_title(
         f"Concept cosine at layer {layer}, ordered by cluster (names coloured by cluster; colour scale ±{limit:.2f}, "
         "the 99th percentile of |cosine|; diagonal blank)",
