@@ -10,15 +10,16 @@ from typer.testing import CliRunner
 
 from _synthetic_run import DUPLICATES, LINTED, OUTLIER, write_run
 from toolkit.cli import app
-from trainer.analysis import analyze, load_run
-from trainer.triage import render_markdown
+from trainer.analysis import analyze
+from trainer.report import render_markdown
+from trainer.runfolder import RunFolder
 
 runner = CliRunner(env={"COLUMNS": "1000"})
 
 
 @pytest.fixture
 def result(tmp_path: Path):
-    return analyze(load_run(write_run(tmp_path / "run")), probes=False)
+    return analyze(RunFolder.read(write_run(tmp_path / "run")), probes=False)
 
 
 def test_weak_clusters_are_the_ones_not_cohesive_in_the_deep_third(result):
@@ -88,7 +89,7 @@ def test_triage_command_writes_its_files_and_prints_the_report(tmp_path: Path):
 def test_a_folder_that_is_not_a_run_fails_in_one_line(tmp_path: Path):
     out = runner.invoke(app, ["triage", str(tmp_path)])
     assert out.exit_code == 2
-    assert out.stderr == f"error: {tmp_path}: missing readout.json (is this a run folder written by `amygdala train`?)\n"
+    assert out.stderr == f"error: {tmp_path}: missing run.json: every run folder `amygdala train` writes has one (since amygdala 0.1.0)\n"
 
 
 def test_mismatched_activations_fail_with_the_file_named(tmp_path: Path):

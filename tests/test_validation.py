@@ -9,14 +9,15 @@ import numpy as np
 import pytest
 
 from _synthetic_run import CONCEPTS, LAYERS, directions, write_run
-from trainer.analysis import load_run, thirds
+from trainer.linalg import thirds
+from trainer.runfolder import RunFolder
 from trainer.probes import ProbeConfig, fit_softmax, principal_components, probe
 from trainer.validation import cluster_silhouette, compute_validation, valence_separation
 
 
 @pytest.fixture
 def run(tmp_path: Path):
-    return load_run(write_run(tmp_path / "run"))
+    return RunFolder.read(write_run(tmp_path / "run"))
 
 
 def test_thirds_split_the_layers_and_keep_the_deep_third():
@@ -108,10 +109,9 @@ def test_probes_in_the_report_cluster_level_and_concept_level_only_with_five_tex
 
     # five texts for every concept: the concept-level probe runs
     rich = write_run(tmp_path / "rich")
-    texts = json.loads((rich / "texts.json").read_text())
-    loaded = load_run(rich)
+    loaded = RunFolder.read(rich)
     repeat = 2
-    loaded.texts = texts * repeat
+    loaded.texts = loaded.texts * repeat
     loaded.activations = np.concatenate([loaded.activations] * repeat, axis=1)
     report = compute_validation(loaded, probe_config=ProbeConfig(permutations=4))
     assert report.concept_probe is not None and report.concept_probe.n_classes == len(CONCEPTS)

@@ -6,15 +6,13 @@ layer profile of the analyses (valence/arousal alignment, clustering agreement, 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from schemas.analyses import AnalysesReport
 from schemas.analysis import QualityReport, ValidationReport
-
-if TYPE_CHECKING:
-    from trainer.analysis import RunData
+from trainer.rundata import RunData
+from trainer.runfolder import RunFolder
 
 COHESION_PNG = "cohesion_by_layer.png"
 LAYER_PROFILE_PNG = "analyses_by_layer.png"
@@ -43,12 +41,10 @@ def _colours(n: int) -> list:
 def _save(fig, path: Path) -> None:
     import io
 
-    from toolkit.jsonio import atomic_write_bytes
-
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
     _pyplot().close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
+    RunFolder.write_bytes(path.parent, path.name, buffer.getvalue())
 
 
 def cohesion_by_layer(validation: ValidationReport, path: Path, null_band: tuple[list[float], list[float]] | None = None) -> None:

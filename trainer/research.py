@@ -1,29 +1,27 @@
 """analyses.json: the researcher's analyses of a loaded run, assembled from the pure modules
-(trainer.lens, trainer.affect, trainer.structure); the model folder is the only input beyond the run."""
+(trainer.lens, trainer.affect, trainer.structure); the model's weights are the only input beyond the run."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from schemas.analyses import AnalysesReport, LensReport
+from schemas.run import ModelInfo
 from toolkit.errors import AmygdalaError
-
-if TYPE_CHECKING:
-    from trainer.analysis import RunData
-
-ANALYSES_FILE = "analyses.json"
+from trainer.rundata import RunData
 
 
 def run_lens(
-    vectors, layers: list[int], concepts: list[str], run_info: dict[str, Any], lens_layers: list[int], model_path: Path | None
+    vectors: np.ndarray, layers: list[int], concepts: list[str], model: ModelInfo | None, lens_layers: list[int], model_path: Path | None
 ) -> tuple[LensReport | None, str | None]:
     """The logit lens, or None with the reason (no local safetensors, no unembedding, no tokenizer)."""
     from trainer.lens import load_unembedding, logit_lens
     from trainer.quality import resolve_model_folder
 
-    folder, reason = resolve_model_folder(run_info, model_path)
+    folder, reason = resolve_model_folder(model, model_path)
     if folder is None:
         return None, reason
     try:
@@ -52,7 +50,7 @@ def compute_analyses(
         clock = now
 
     concepts, layers, vectors, clusters = run.concepts, run.layers, run.vectors, run.clusters
-    lens, lens_reason = run_lens(vectors, layers, concepts, run.run_info, lens_layers or [report_layer], model_path)
+    lens, lens_reason = run_lens(vectors, layers, concepts, run.info.model, lens_layers or [report_layer], model_path)
     lap("lens")
 
     rated = [run.manifest.concepts[c] for c in concepts]

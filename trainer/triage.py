@@ -13,8 +13,6 @@ Everything is judged on the deep third of the run's layers, where abstract featu
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from schemas.analysis import (
@@ -27,11 +25,8 @@ from schemas.analysis import (
     ValidationReport,
     WeakCluster,
 )
-
-from trainer.quality import gram_matrices
-
-if TYPE_CHECKING:
-    from trainer.analysis import RunData
+from trainer.linalg import gram_matrices, unit
+from trainer.rundata import RunData
 
 CONCEPTS_PER_CLUSTER = 3
 LOW_ALIGNMENT_QUANTILE = 0.1
@@ -51,10 +46,8 @@ def mate_cosines(gram: np.ndarray, codes: np.ndarray, n_clusters: int) -> np.nda
 
 def near_duplicates(states: np.ndarray, threshold: float) -> list[tuple[int, int, float]]:
     """Pairs of texts whose centered pooled states have mean cosine >= threshold over the given layers."""
-    centered = states - states.mean(axis=1, keepdims=True)
-    norms = np.linalg.norm(centered, axis=-1, keepdims=True)
-    unit = centered / np.where(norms == 0, 1.0, norms)
-    stacked = unit.transpose(1, 0, 2).reshape(states.shape[1], -1)  # summing over layers = one wide product
+    centered = unit(states - states.mean(axis=1, keepdims=True))
+    stacked = centered.transpose(1, 0, 2).reshape(states.shape[1], -1)  # summing over layers = one wide product
     cos = gram_matrices(stacked) / states.shape[0]
     i, j = np.nonzero(np.triu(cos >= threshold, k=1))
     return [(int(a), int(b), float(cos[a, b])) for a, b in zip(i, j)]
@@ -154,8 +147,8 @@ def _texts_to_rewrite(
         where = f"closer to {concept.closest_cluster} ({concept.closest_cosine:+.3f})" if concept.closest_cluster else "no closer cluster"
         detail = f"{concept.concept} sits far from {concept.cluster} (mean cosine {concept.mate_cosine:+.3f}; {where})"
         for text in run.texts:
-            if text["concept"] == concept.concept:
-                add(text["rel"], TextReason(kind="far-from-cluster", detail=detail, value=concept.mate_cosine))
+            if text.concept == concept.concept:
+                add(text.rel, TextReason(kind="far-from-cluster", detail=detail, value=concept.mate_cosine))
 
     if judged:
         cut = float(np.quantile(list(judged.values()), LOW_ALIGNMENT_QUANTILE))
@@ -177,7 +170,7 @@ def _texts_to_rewrite(
                 ),
             )
 
-    rels = [t["rel"] for t in run.texts]
+    rels = run.rels
     for a, b, cos in near_duplicates(run.activations[deep_idx], NEAR_DUPLICATE_COSINE):
         for one, other in ((a, b), (b, a)):
             add(rels[one], TextReason(kind="near-duplicate", detail=f"pooled state nearly equal to {rels[other]}", value=round(cos, 5)))
@@ -192,10 +185,10 @@ def _texts_to_rewrite(
                     add(rel, TextReason(kind=kind, detail=f"{finding.code} {finding.name} (line {finding.line}): {finding.message}"))
                     break
 
-    by_rel = {t["rel"]: t for t in run.texts}
+    concept_of = {t.rel: t.concept for t in run.texts}
     out = []
     for rel, why in reasons.items():
-        concept = by_rel.get(rel, {}).get("concept")
+        concept = concept_of.get(rel)
         cluster = run.manifest.concepts[concept].cluster if concept in run.manifest.concepts else None
         out.append(
             TextToRewrite(
@@ -204,64 +197,3 @@ def _texts_to_rewrite(
         )
     out.sort(key=lambda t: (t.alignment is None, t.alignment if t.alignment is not None else 0.0, t.rel))
     return out
-
-
-def render_markdown(triage: TriageReport, validation: ValidationReport) -> str:
-    deep = triage.settings.deep_layers
-    lines = [
-        "# Triage",
-        "",
-        f"Judged on the deep third of the layers ({deep[0]}–{deep[-1]}). Thresholds: cohesive when cohesion > "
-        f"{validation.thresholds.cohesive_cohesion} and silhouette > {validation.thresholds.cohesive_silhouette}; "
-        f"anti-clustered when cohesion < {validation.thresholds.anti_clustered_cohesion}.",
-        "",
-        "## Clusters",
-        "",
-        "| cluster | concepts | deep label | cohesion | silhouette |",
-        "|---|---:|---|---:|---:|",
-    ]
-    for name, cluster in validation.clusters.items():
-        s = cluster.thirds.get("deep")
-        if s is None:
-            continue
-        coh = "–" if s.cohesion is None else f"{s.cohesion:+.3f}"
-        sil = "–" if s.silhouette is None else f"{s.silhouette:+.3f}"
-        lines.append(f"| {name} | {len(cluster.concepts)} | {s.label} | {coh} | {sil} |")
-    lines += ["", "## Weak clusters", ""]
-    if not triage.weak_clusters:
-        lines.append("None: every cluster is cohesive in the deep third.")
-    for w in triage.weak_clusters:
-        lines.append(f"- **{w.cluster}** ({w.label}): {w.reason}")
-    if triage.far_concepts:
-        lines += [
-            "",
-            "### Concepts farthest from their cluster",
-            "",
-            "| concept | cluster | cosine to cluster-mates | closest other cluster | cosine |",
-            "|---|---|---:|---|---:|",
-        ]
-        for f in triage.far_concepts:
-            closest = f.closest_cluster or "–"
-            cos = "–" if f.closest_cosine is None else f"{f.closest_cosine:+.3f}"
-            lines.append(f"| {f.concept} | {f.cluster} | {f.mate_cosine:+.3f} | {closest} | {cos} |")
-    if triage.leaky_concepts:
-        lines += [
-            "",
-            "### Concepts whose logit lens leaks narrator or format",
-            "",
-            "| concept | layer | share of top tokens | tokens |",
-            "|---|---:|---:|---|",
-        ]
-        for flag in triage.leaky_concepts:
-            tokens = ", ".join("`" + (t.strip() or repr(t)).replace("|", "\\|").replace("`", "'") + "`" for t in flag.tokens)
-            lines.append(f"| {flag.concept} | {flag.layer} | {flag.leak_share:.0%} | {tokens} |")
-    lines += ["", "## Texts to rewrite", ""]
-    if not triage.texts:
-        lines.append("None.")
-    for i, t in enumerate(triage.texts, 1):
-        align = "" if t.alignment is None else f", alignment {t.alignment:+.3f}"
-        lines.append(f"{i}. `{t.rel}` ({t.concept or 'baseline'}{align})")
-        for r in t.reasons:
-            value = "" if r.value is None else f" [{r.value:.3f}]"
-            lines.append(f"   - {r.kind}: {r.detail}{value}")
-    return "\n".join(lines) + "\n"

@@ -12,16 +12,13 @@ cluster with fewer than two concepts in the run (no within-cluster pair to measu
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from schemas.analysis import ClusterValidation, ThirdSummary, ValenceLayer, ValidationReport, ValidationThresholds
+from trainer.linalg import gram_matrices, thirds
 from trainer.probes import ProbeConfig, probe
-from trainer.quality import gram_matrices
-
-if TYPE_CHECKING:
-    from trainer.analysis import RunData
+from trainer.rundata import RunData
 
 THRESHOLDS = ValidationThresholds(
     cohesive_cohesion=0.05, cohesive_silhouette=0.0, anti_clustered_cohesion=0.0, valence_separation_auc=0.8
@@ -108,8 +105,6 @@ def _summary(layer_idx: list[int], layers: list[int], cohesion: np.ndarray, silh
 
 
 def compute_validation(run: RunData, *, probes: bool = True, probe_config: ProbeConfig = ProbeConfig()) -> ValidationReport:
-    from trainer.analysis import thirds
-
     layers = run.layers
     parts = thirds(layers)
     part_idx = {name: [layers.index(x) for x in part] for name, part in parts.items()}
@@ -190,8 +185,8 @@ def compute_validation(run: RunData, *, probes: bool = True, probe_config: Probe
 
 
 def _add_probes(run: RunData, report: ValidationReport, config: ProbeConfig) -> None:
-    rows = [i for i, t in enumerate(run.texts) if t.get("concept") in run.manifest.concepts]
-    concepts = [run.texts[i]["concept"] for i in rows]
+    rows = [i for i, t in enumerate(run.texts) if t.concept in run.manifest.concepts]
+    concepts = [run.texts[i].concept for i in rows]
     states = run.activations[:, rows]
     clusters = [run.manifest.concepts[c].cluster for c in concepts]
     report.cluster_probe, report.cluster_probe_reason = probe(states, clusters, run.layers, "cluster", config)
