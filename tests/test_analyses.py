@@ -241,6 +241,8 @@ def test_triage_writes_analyses_and_flags_the_leaky_concept(tmp_path: Path):
     run_dir = write_run(tmp_path / "run", model=write_lens_model(tmp_path / "model"))
     result = runner.invoke(app, ["triage", str(run_dir), "--no-probes"])
     assert result.exit_code == 0, result.output
+    assert "logit lens (layer 6): 1 of 11 concepts flagged" in result.output
+    assert "unsupervised groups vs manifest clusters (layer 6)" in result.output
     analyses = json.loads((run_dir / "analyses.json").read_text())
     jsonschema.validate(analyses, json.loads((SCHEMA_DIR / "analyses.schema.json").read_text()))
     assert [f["concept"] for f in analyses["lens"]["flags"]] == [LEAKY]

@@ -167,7 +167,7 @@ def train_command(
     console.print(f"wrote {result.folder}", markup=False)
     if not analyze:
         return
-    from toolkit.cli.analysis_cmd import render_triage, render_validation
+    from toolkit.cli.analysis_cmd import render_analyses, render_triage, render_validation
     from trainer.analysis import analyze_run
 
     try:
@@ -175,6 +175,7 @@ def train_command(
     except AmygdalaError as err:
         raise AmygdalaError(f"the run folder is written, but its analysis failed: {err.message}", err.where) from None
     render_validation(console, analysis.validation)
+    render_analyses(console, analysis.analyses)
     if analysis.triage is not None:
         render_triage(console, analysis.triage)
     for path in analysis.written:
