@@ -257,6 +257,17 @@ def test_triage_writes_analyses_and_flags_the_leaky_concept(tmp_path: Path):
     assert not re.search(r'(src|href)="(?!data:)', html) and "<script" not in html
 
 
+def test_lens_at_chosen_layers_and_a_bad_choice_fails_cleanly(tmp_path: Path):
+    run_dir = write_run(tmp_path / "run", model=write_lens_model(tmp_path / "model"))
+    result = runner.invoke(app, ["validate", str(run_dir), "--no-probes", "--lens-layers", "all"])
+    assert result.exit_code == 0, result.output
+    lens = json.loads((run_dir / "analyses.json").read_text())["lens"]
+    assert [x["layer"] for x in lens["layers"]] == [1, 2, 3, 4, 5, 6]
+    assert {(f["concept"], f["layer"]) for f in lens["flags"]} == {(LEAKY, layer) for layer in range(1, 7)}
+    bad = runner.invoke(app, ["validate", str(run_dir), "--no-probes", "--lens-layers", "9"])
+    assert bad.exit_code == 2 and "--lens-layers" in bad.output and "Traceback" not in bad.output
+
+
 def test_lens_without_local_weights_says_why(tmp_path: Path):
     run_dir = write_run(tmp_path / "run")
     assert runner.invoke(app, ["validate", str(run_dir), "--no-probes"]).exit_code == 0
@@ -284,3 +295,26 @@ def test_report_renders_in_headless_chromium(tmp_path: Path):
     image = np.asarray(Image.open(shot).convert("L"))
     assert image.shape[0] >= 4000 - 1 and (image < 200).mean() > 0.02  # text and pictures drew something
     shutil.rmtree(run_dir)
+
+
+def test_cohesion_picture_draws_a_given_null_band(tmp_path: Path):
+    """The band issue 11's null supplies is drawn: grey pixels where the plain picture has none."""
+    from PIL import Image
+
+    from trainer.plots import cohesion_by_layer
+    from trainer.runfolder import RunFolder
+    from trainer.validation import compute_validation
+
+    run = RunFolder.read(write_run(tmp_path / "run"))
+    validation = compute_validation(run, probes=False)
+    plain, banded = tmp_path / "plain.png", tmp_path / "band.png"
+    cohesion_by_layer(validation, plain)
+    cohesion_by_layer(validation, banded, ([-0.4] * len(run.layers), [-0.2] * len(run.layers)))
+
+    def grey(path: Path) -> int:
+        pixels = np.asarray(Image.open(path).convert("RGB")).astype(int)
+        neutral = (pixels.max(axis=-1) - pixels.min(axis=-1)) <= 2
+        # the band: 0.8 grey at alpha 0.7 over white (219) or over the deep-third shade (213)
+        return int((neutral & (pixels[..., 0] >= 208) & (pixels[..., 0] <= 224)).sum())
+
+    assert grey(banded) > grey(plain) + 1000

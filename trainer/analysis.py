@@ -51,16 +51,22 @@ def analyze(
     probes: bool = True,
     triage: bool = True,
     analyses: bool = True,
+    lens_layers: str = "report",
 ) -> AnalysisResult:
     """Quality, validation, the researcher's analyses (analyses.json) and (optionally) triage of a loaded run, in memory."""
     report_layer = layer if layer is not None else default_report_layer(run.layers)
     if report_layer not in run.layers:
         raise AmygdalaError(f"layer {report_layer} is not in the run (layers {run.layers[0]}..{run.layers[-1]})", run.root)
+    from trainer.research import lens_layer_list
+
+    lens_at = lens_layer_list(lens_layers, run.layers, report_layer) if analyses else None  # a bad spec fails before any work
     with single_threaded_blas():
-        return _analyze(run, report_layer, model_path, probes, triage, analyses)
+        return _analyze(run, report_layer, model_path, probes, triage, lens_at)
 
 
-def _analyze(run: RunData, report_layer: int, model_path: Path | None, probes: bool, triage: bool, analyses: bool) -> AnalysisResult:
+def _analyze(
+    run: RunData, report_layer: int, model_path: Path | None, probes: bool, triage: bool, lens_at: list[int] | None
+) -> AnalysisResult:
     from trainer.quality import compute_quality, load_down_projections
     from trainer.triage import compute_triage
     from trainer.validation import compute_validation
@@ -77,11 +83,11 @@ def _analyze(run: RunData, report_layer: int, model_path: Path | None, probes: b
     validation = compute_validation(run, probes=probes)
     timings["validation"] = time.perf_counter() - start
     result = AnalysisResult(quality=quality, validation=validation, triage=None, timings=timings)
-    if analyses:
+    if lens_at is not None:
         from trainer.research import compute_analyses
 
         start = time.perf_counter()
-        result.analyses = compute_analyses(run, report_layer, model_path=model_path)
+        result.analyses = compute_analyses(run, report_layer, model_path=model_path, lens_layers=lens_at)
         timings["analyses"] = time.perf_counter() - start
     if triage:
         start = time.perf_counter()
@@ -101,11 +107,12 @@ def analyze_run(
     triage: bool = True,
     pictures: bool = True,
     write: bool = True,
+    lens_layers: str = "report",
 ) -> AnalysisResult:
     """Analyse a run folder and write quality.json, validation.json and, with ``triage``,
     triage.json, triage.md, the PNGs and report.html next to the run's other files."""
     run = RunFolder.read(Path(run_dir))
-    result = analyze(run, layer=layer, model_path=model_path, probes=probes, triage=triage)
+    result = analyze(run, layer=layer, model_path=model_path, probes=probes, triage=triage, lens_layers=lens_layers)
     if not write:
         return result
     result.written += [run.write_report(QUALITY, result.quality), run.write_report(VALIDATION, result.validation)]

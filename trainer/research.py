@@ -33,6 +33,25 @@ def run_lens(
     return logit_lens(vectors, layers, concepts, unembedding, lens_layers), None
 
 
+def lens_layer_list(spec: str, layers: list[int], report_layer: int) -> list[int]:
+    """``report`` (the report layer alone), ``all``, or layers and ranges like ``20-30``, each one of the run's layers."""
+    from trainer.run import parse_layers
+
+    spec = spec.strip().lower()
+    if spec == "report":
+        return [report_layer]
+    if spec == "all":
+        return list(layers)
+    try:
+        chosen = parse_layers(spec, max(layers))
+    except AmygdalaError as exc:
+        raise AmygdalaError(exc.message.replace("--layers", "--lens-layers", 1)) from exc
+    missing = [x for x in chosen if x not in layers]
+    if missing:
+        raise AmygdalaError(f"--lens-layers: layer(s) {', '.join(map(str, missing))} are not in the run (layers {layers[0]}..{layers[-1]})")
+    return chosen
+
+
 def compute_analyses(
     run: RunData, report_layer: int, *, model_path: Path | None = None, lens_layers: list[int] | None = None
 ) -> AnalysesReport:

@@ -25,6 +25,13 @@ ModelOpt = Annotated[
     typer.Option("--model", help="Folder with the model's safetensors, for single-neuron alignment (default: the model run.json names).", show_default=False),
 ]
 NoProbesOpt = Annotated[bool, typer.Option("--no-probes", help="Skip the linear probes (the slowest step).")]
+LensLayersOpt = Annotated[
+    str,
+    typer.Option(
+        "--lens-layers",
+        help="Layers of the logit lens: report (the report layer), all, or a list like 20-30 (each layer costs one vocab-sized product per concept).",
+    ),
+]
 
 STYLE = {"cohesive": "green", "scattered": "yellow", "anti-clustered": "red", "undetermined": "dim"}
 
@@ -180,11 +187,13 @@ def render_comparison(out: Console, report: ComparisonReport, limit: int = 15) -
 
 
 @command("validate")
-def validate_command(run: RunArg, layer: LayerOpt = None, model: ModelOpt = None, no_probes: NoProbesOpt = False) -> None:
+def validate_command(
+    run: RunArg, layer: LayerOpt = None, model: ModelOpt = None, no_probes: NoProbesOpt = False, lens_layers: LensLayersOpt = "report"
+) -> None:
     """Per-concept quality and layer-wise cluster validation of a run; writes quality.json, validation.json and the pictures."""
     from trainer.analysis import analyze_run
 
-    result = analyze_run(run, layer=layer, model_path=model, probes=not no_probes, triage=False)
+    result = analyze_run(run, layer=layer, model_path=model, probes=not no_probes, triage=False, lens_layers=lens_layers)
     render_validation(console, result.validation)
     render_analyses(console, result.analyses)
     for path in result.written:
@@ -198,11 +207,12 @@ def triage_command(
     model: ModelOpt = None,
     no_probes: NoProbesOpt = False,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Texts to show in the terminal (all are in triage.md).")] = 20,
+    lens_layers: LensLayersOpt = "report",
 ) -> None:
     """Weak clusters, the concepts farthest from their cluster and the texts to rewrite; writes triage.*, report.html and everything validate writes."""
     from trainer.analysis import analyze_run
 
-    result = analyze_run(run, layer=layer, model_path=model, probes=not no_probes, triage=True)
+    result = analyze_run(run, layer=layer, model_path=model, probes=not no_probes, triage=True, lens_layers=lens_layers)
     render_validation(console, result.validation)
     render_analyses(console, result.analyses)
     assert result.triage is not None
