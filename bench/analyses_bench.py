@@ -34,11 +34,13 @@ def median_seconds(step, repeats: int = REPEATS) -> float:
 def main(run_dir: Path) -> None:
     from toolkit.jsonio import write_json
     from trainer import plots
-    from trainer.analysis import analyze, default_report_layer, load_run, single_threaded_blas
-    from trainer.report import analyses_sections
+    from trainer.analysis import analyze, single_threaded_blas
+    from trainer.linalg import default_report_layer
+    from trainer.report import ReportInputs, affect, environment, lens, pairs, stability, structure
     from trainer.research import compute_analyses
+    from trainer.runfolder import RunFolder
 
-    run = load_run(run_dir)
+    run = RunFolder.read(run_dir)
     layer = default_report_layer(run.layers)
     print(f"run {run_dir}: {len(run.concepts)} concepts, {len(run.layers)} layers, hidden {run.vectors.shape[-1]}, report layer {layer}")
     with single_threaded_blas():
@@ -51,13 +53,20 @@ def main(run_dir: Path) -> None:
         steps = {"analyses (lens, affect, structure, pairs, stability)": lambda: compute_analyses(run, layer)}
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
-            cluster_of = dict(zip(run.concepts, run.clusters))
+            base_result = analyze(run, layer=layer, analyses=False)
+
+            def sections() -> None:
+                inputs = ReportInputs(run, base_result.quality, base_result.validation, base_result.triage, {}, report)
+                for build in (lens, affect, structure, pairs, stability):
+                    section = build(inputs)
+                    if section is not None:
+                        environment().get_template(f"sections/{section.template}").render(s=section.context)
             steps.update(
                 {
                     "heat map with every name (whole time)": lambda: plots.cosine_heatmap(run, layer, folder / "h.png"),
                     "circumplex": lambda: plots.circumplex(run, report, folder / "c.png"),
                     "analyses by layer": lambda: plots.layer_profile(report, folder / "p.png"),
-                    "analyses.json + report sections": lambda: (write_json(folder / "a.json", report), analyses_sections(report, cluster_of)),
+                    "analyses.json + report sections": lambda: (write_json(folder / "a.json", report), sections()),
                 }
             )
             figures = {name: median_seconds(step) for name, step in steps.items()}
