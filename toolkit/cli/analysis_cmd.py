@@ -186,7 +186,7 @@ def render_comparison(out: Console, report: ComparisonReport, limit: int = 15) -
             out.print(f"  {label}: {rel}", markup=False)
 
 
-@command("validate")
+@command("validate", training=True)
 def validate_command(
     run: RunArg, layer: LayerOpt = None, model: ModelOpt = None, no_probes: NoProbesOpt = False, lens_layers: LensLayersOpt = "report"
 ) -> None:
@@ -200,7 +200,7 @@ def validate_command(
         console.print(f"wrote {path}", style="dim", markup=False)
 
 
-@command("triage")
+@command("triage", training=True)
 def triage_command(
     run: RunArg,
     layer: LayerOpt = None,
@@ -221,7 +221,7 @@ def triage_command(
         console.print(f"wrote {path}", style="dim", markup=False)
 
 
-@command("compare")
+@command("compare", training=True)
 def compare_command(
     run_a: Annotated[Path, typer.Argument(help="The earlier run folder.", show_default=False)],
     run_b: Annotated[Path, typer.Argument(help="The later run folder.", show_default=False)],
