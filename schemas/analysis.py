@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from schemas.analyses import LensFlag
+
 ClusterLabel = Literal["cohesive", "scattered", "anti-clustered", "undetermined"]
 Shape = Literal["clean", "mixed", "fragmented"]
 
@@ -231,6 +233,10 @@ class TriageReport(BaseModel):
     cohesive_clusters: list[str]
     far_concepts: list[FarConcept]
     texts: list[TextToRewrite] = Field(description="Lowest alignment first; texts without an alignment last.")
+    leaky_concepts: list[LensFlag] = Field(
+        default_factory=list,
+        description="Concepts whose logit lens mostly promotes pronouns, punctuation or template tokens (analyses.json lens.flags): narrator or format leakage.",
+    )
 
 
 # --------------------------------------------------------------------------- comparison

@@ -60,6 +60,7 @@ QUALITY = "quality.json"
 VALIDATION = "validation.json"
 TRIAGE = "triage.json"
 TRIAGE_MD = "triage.md"
+ANALYSES = "analyses.json"
 REPORT_HTML = "report.html"
 EVAL = "eval.json"  # amygdala eval
 EVAL_PNG = "eval_by_layer.png"

@@ -178,7 +178,7 @@ def train_command(
         run_check(open_run(result.folder), None, DEFAULT_CHECK_STRENGTHS, N_RANDOM, 0, RichReporter())
     if not analyze:
         return
-    from toolkit.cli.analysis_cmd import render_triage, render_validation
+    from toolkit.cli.analysis_cmd import render_analyses, render_triage, render_validation
     from trainer.analysis import analyze_run
 
     try:
@@ -186,6 +186,7 @@ def train_command(
     except AmygdalaError as err:
         raise AmygdalaError(f"the run folder is written, but its analysis failed: {err.message}", err.where) from None
     render_validation(console, analysis.validation)
+    render_analyses(console, analysis.analyses)
     if analysis.triage is not None:
         render_triage(console, analysis.triage)
     for path in analysis.written:
