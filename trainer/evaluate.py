@@ -79,6 +79,8 @@ def heldout_zscores(
     n_layers, n_texts, _ = activations.shape
     acts = np.asarray(activations, dtype=np.float32)
     gram = np.matmul(acts, np.swapaxes(acts, 1, 2))  # [n_layers, n_texts, n_texts]
+    if method == "diffmean":
+        return _heldout_diffmean(gram, rows, concepts, groups)
     out = np.full((n_layers, n_texts, len(concepts)), np.nan)
     for group in np.unique(groups):
         held = np.flatnonzero(groups == group)
@@ -102,6 +104,45 @@ def heldout_zscores(
             sd = np.maximum(proj[:, kept].std(1, ddof=1), 1e-6 * (np.abs(mean) + 1.0))
             cols = np.flatnonzero(live)[ok]
             out[layer][np.ix_(held, cols)] = ((proj[:, held] - mean[:, None]) / sd[:, None]).T
+    return out
+
+
+def _fold_zscores(raw: np.ndarray, weights: np.ndarray, kept: np.ndarray, held: np.ndarray) -> np.ndarray:
+    """z [n_layers, len(held), n_concepts] of the held texts from the projections ``raw`` [n_layers,
+    n_concepts, n_texts] of every text on the fold's raw vectors, whose weights over the kept texts
+    are ``weights`` [n_concepts, n_kept]; NaN for a zero vector."""
+    norms = np.sqrt(np.maximum(np.einsum("lkj,kj->lk", raw[:, :, kept], weights), 0.0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        proj = raw / norms[:, :, None]
+    mean = proj[:, :, kept].mean(2)
+    sd = np.maximum(proj[:, :, kept].std(2, ddof=1), 1e-6 * (np.abs(mean) + 1.0))
+    z = (proj[:, :, held] - mean[:, :, None]) / sd[:, :, None]
+    z[np.broadcast_to((norms <= 1e-12)[:, :, None], z.shape)] = np.nan
+    return np.swapaxes(z, 1, 2)
+
+
+def _heldout_diffmean(gram: np.ndarray, rows: Sequence[TextRecord], concepts: Sequence[str], groups: np.ndarray) -> np.ndarray:
+    """``heldout_zscores`` for diffmean in closed form: a fold's positive and negative means are the
+    full sums minus the held texts, over the remaining counts, so no fold recomputes a [concepts x
+    texts x texts] product (the Gram rows of the held texts are all it touches)."""
+    from trainer.vectors import diffmean_sets
+
+    positive, negative = diffmean_sets(rows, concepts)  # [n_concepts, n_texts] 0/1 each
+    pos_gram = np.einsum("kn,lnm->lkm", positive, gram)
+    neg_gram = np.einsum("kn,lnm->lkm", negative, gram)
+    out = np.full((gram.shape[0], len(rows), len(concepts)), np.nan)
+    for group in np.unique(groups):
+        held, kept = np.flatnonzero(groups == group), np.flatnonzero(groups != group)
+        n_pos, n_neg = positive[:, kept].sum(1), negative[:, kept].sum(1)
+        live = (n_pos > 0) & (n_neg > 0)
+        if not live.any():
+            continue
+        p, q = positive[live], negative[live]
+        pos_sum = pos_gram[:, live] - np.einsum("kh,lhm->lkm", p[:, held], gram[:, held, :])
+        neg_sum = neg_gram[:, live] - np.einsum("kh,lhm->lkm", q[:, held], gram[:, held, :])
+        raw = pos_sum / n_pos[live, None] - neg_sum / n_neg[live, None]
+        weights = p[:, kept] / n_pos[live, None] - q[:, kept] / n_neg[live, None]
+        out[:, held[:, None], np.flatnonzero(live)[None, :]] = _fold_zscores(raw, weights, kept, held)
     return out
 
 

@@ -51,21 +51,26 @@ def _sizes(rows: Sequence[Row], sizes: np.ndarray | None) -> np.ndarray:
     return np.ones(len(rows)) if sizes is None else np.asarray(sizes, dtype=float)
 
 
+def diffmean_sets(rows: Sequence[Row], concepts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """[n_concepts, n_rows] 0/1 indicators of diffmean's positive and negative rows per concept."""
+    positives = _positives(rows, concepts)
+    story = np.array([r.kind == "story" for r in rows])
+    baseline = np.array([r.kind == "baseline" for r in rows])
+    return positives, ((story[None, :] & (positives == 0)) | baseline[None, :]).astype(float)
+
+
 def diffmean_weights(rows: Sequence[Row], concepts: Sequence[str], sizes: np.ndarray | None = None) -> np.ndarray:
     """mean(the concept's stories and variants) - mean(the other concepts' stories and all baselines).
 
     ``sizes``: how many texts each row stands for (``GroupSums`` passes one row per group)."""
     sizes = _sizes(rows, sizes)
-    positives = _positives(rows, concepts)
-    story = np.array([r.kind == "story" for r in rows])
-    baseline = np.array([r.kind == "baseline" for r in rows])
-    negatives = (story[None, :] & (positives == 0)) | baseline[None, :]
+    positives, negatives = diffmean_sets(rows, concepts)
     alone = [c for c, row in zip(concepts, negatives) if not row.any()]
     if alone:
         raise AmygdalaError(
             f"diffmean has nothing to contrast {alone[0]!r} with: it needs another concept's story or a baseline"
         )
-    return _row_means(positives, sizes) - _row_means(negatives.astype(float), sizes)
+    return _row_means(positives, sizes) - _row_means(negatives, sizes)
 
 
 def paired_weights(rows: Sequence[Row], concepts: Sequence[str], sizes: np.ndarray | None = None) -> np.ndarray:
