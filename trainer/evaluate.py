@@ -210,8 +210,9 @@ def summarise(
 # --------------------------------------------------------------------------- I/O
 
 
-def _jsonl_rows(path: Path, fields: Sequence[str]) -> list[tuple[str, list[str]]]:
-    """(``<file>:<line>``, the string values of ``fields``) per non-blank line; a bad line is an error naming file and line."""
+def _jsonl_rows(path: Path, text_field: str, label_field: str | None = None) -> list[tuple[str, str, str | None]]:
+    """(``<file>:<line>``, text, label) per non-blank line; a null label is None (skipped and counted
+    by the caller). A bad line is an error naming file and line."""
     from toolkit.jsonio import read_text
 
     out = []
@@ -224,22 +225,26 @@ def _jsonl_rows(path: Path, fields: Sequence[str]) -> list[tuple[str, list[str]]
             raise AmygdalaError(f"line {number}: not JSON ({exc.msg})", path) from None
         if not isinstance(record, dict):
             raise AmygdalaError(f"line {number}: not a JSON object", path)
-        for field in fields:
-            if not isinstance(record.get(field), str):
-                raise AmygdalaError(f"line {number}: no string field {field!r}", path)
-        out.append((f"{path}:{number}", [record[field] for field in fields]))
+        if not isinstance(record.get(text_field), str):
+            raise AmygdalaError(f"line {number}: no string field {text_field!r}", path)
+        label = record.get(label_field) if label_field else None
+        if label_field and not (label is None or isinstance(label, str)):
+            raise AmygdalaError(f"line {number}: field {label_field!r} is neither a string nor null", path)
+        if label_field and label_field not in record:
+            raise AmygdalaError(f"line {number}: no field {label_field!r}", path)
+        out.append((f"{path}:{number}", record[text_field], label.strip().lower() if label else None))
     if not out:
         raise AmygdalaError("no records", path)
     return out
 
 
 def read_records(path: Path, text_field: str) -> list[tuple[str, str]]:
-    return [(source, values[0]) for source, values in _jsonl_rows(path, [text_field])]
+    return [(source, text) for source, text, _ in _jsonl_rows(path, text_field)]
 
 
-def read_labelled(path: Path, text_field: str, concept_field: str) -> list[tuple[str, str, str]]:
-    """(source, text, label) per line; labels compared lowercased and stripped."""
-    return [(source, text, label.strip().lower()) for source, (text, label) in _jsonl_rows(path, [text_field, concept_field])]
+def read_labelled(path: Path, text_field: str, concept_field: str) -> list[tuple[str, str, str | None]]:
+    """(source, text, label) per line; labels compared lowercased and stripped; null labels as None."""
+    return _jsonl_rows(path, text_field, concept_field)
 
 
 def evaluate_labelled(
@@ -249,7 +254,8 @@ def evaluate_labelled(
     records = read_labelled(path, text_field, concept_field)
     layers = choose_layers(run, layers_spec)
     known = set(run.concepts)
-    outside = Counter(label for _, _, label in records if label not in known)
+    unlabelled = sum(1 for _, _, label in records if label is None)
+    outside = Counter(label for _, _, label in records if label is not None and label not in known)
     empty = sum(1 for _, text, label in records if label in known and not text.strip())
     kept = [(text, label) for _, text, label in records if label in known and text.strip()]
     if not kept:
@@ -266,6 +272,8 @@ def evaluate_labelled(
     skipped = {"label outside the run's concepts": sum(outside.values())}
     if empty:
         skipped["empty text"] = empty
+    if unlabelled:
+        skipped["no label (null)"] = unlabelled
     return EvalReport(
         run=str(run.root),
         mode="labelled",
