@@ -172,7 +172,7 @@ def iter_pooled(
                 if not _is_out_of_memory(exc):
                     raise
                 if batch_size == 1:
-                    raise AmygdalaError("out of memory with a batch of one text; try a smaller --dtype or --device-map auto") from None
+                    raise AmygdalaError("out of memory with a batch of one text; try a smaller --dtype or --device-map auto") from exc
                 batch_size //= 2
                 if torch.cuda.is_available():
                     torch.cuda.empty_cache()

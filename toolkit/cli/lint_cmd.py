@@ -74,7 +74,7 @@ def lint_command(
     try:
         validate(settings)
     except AmygdalaError as err:
-        raise AmygdalaError(err.message, f"{cfg.source}: tool.amygdala.lint.{err.where}") from None
+        raise AmygdalaError(err.message, f"{cfg.source}: tool.amygdala.lint.{err.where}") from err
     updates: dict[str, object] = {}
     if select is not None:
         updates["select"] = sorted(expand(_split(select), "--select"))

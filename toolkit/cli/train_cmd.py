@@ -173,7 +173,7 @@ def train_command(
     try:
         analysis = analyze_run(result.folder, probes=not no_probes, triage=True)
     except AmygdalaError as err:
-        raise AmygdalaError(f"the run folder is written, but its analysis failed: {err.message}", err.where) from None
+        raise AmygdalaError(f"the run folder is written, but its analysis failed: {err.message}", err.where) from err
     render_validation(console, analysis.validation)
     if analysis.triage is not None:
         render_triage(console, analysis.triage)

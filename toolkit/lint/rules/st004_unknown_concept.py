@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Iterator
 
+from toolkit.concepts import closest
 from toolkit.lint.model import CorpusContext, Hit, Rule
 
 
@@ -17,7 +17,7 @@ def _suggestion(name: str, ctx: CorpusContext) -> str:
         close = [normalized]
     else:
         close = [c for c in concepts if as_words in ctx.lexicon.families[c]][:2]
-        close = close or difflib.get_close_matches(normalized, concepts, n=1, cutoff=0.6)
+        close = close or [match for match in [closest(normalized, concepts)] if match]
     return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 
