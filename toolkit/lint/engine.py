@@ -301,6 +301,7 @@ def _findings(
                 name=BY_CODE[hit.code].name,
                 severity=severity[hit.code],
                 path=path,
+                rel=hit.rel,
                 line=hit.line,
                 column=hit.column,
                 end_line=hit.end_line,
