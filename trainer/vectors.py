@@ -8,13 +8,12 @@ whose rows say how much each text counts for or against a concept, and the raw v
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Literal, Protocol, Sequence
+from typing import Protocol, Sequence
 
 import numpy as np
 
+from schemas.run import Method
 from toolkit.errors import AmygdalaError
-
-Method = Literal["diffmean", "paired", "centered"]
 
 
 class Row(Protocol):
