@@ -54,7 +54,7 @@ class TrainConfig(BaseModel):
     )
     export_gguf: bool = Field(False, description="Also write one llama.cpp control vector per concept to <out>/gguf/.")
     allow_lint_errors: bool = Field(False, description="Train even when the corpus has lint errors.")
-    use_cache: bool = Field(True, description="Read and write the activation and lint caches (--no-cache: neither).")
+    use_cache: bool = Field(True, description="False (--no-cache): neither read nor write the activation and lint caches.")
 
 
 class ModelInfo(BaseModel):

@@ -111,7 +111,8 @@ def options_table() -> str:
             default = "off"
         else:
             default = "none" if field.default is None else f"`{field.default}`"
-        rows.append(f"| `{option_name(name)}` | {default} | {field.description} |")
+        meaning = (field.description or "").replace("<", "&lt;").replace(">", "&gt;")
+        rows.append(f"| `{option_name(name)}` | {default} | {meaning} |")
     return "\n".join(rows) + "\n"
 
 
