@@ -47,7 +47,7 @@ class TrainConfig(BaseModel):
         None, description="Folder of neutral .txt files: project their top principal components out of the vectors."
     )
     denoise_variance: float = Field(0.5, gt=0, le=1, description="Share of the neutral variance the removed components explain.")
-    activations_dtype: StoreDType = Field(
+    store_dtype: StoreDType = Field(
         "float32",
         description="How the run folder stores the pooled states (activations/layer_<idx>.npy): float32, or float16 / bfloat16 "
         "(kept as uint16 bit patterns) at half the size.",
@@ -107,11 +107,15 @@ class ExtractionInfo(BaseModel):
     batch_size: int = Field(description="Final batch size (halved on out-of-memory).")
     tokens: int = Field(ge=0, description="Tokens fed to the model in this run (cache misses only).")
     cache: CacheStats
-    activations_dtype: StoreDType = Field(
+    store_dtype: StoreDType = Field(
         "float32", description="Storage of the activations: float32, float16, or bfloat16 kept as uint16 bit patterns (read as float32)."
     )
     mean_norm: dict[str, float] = Field(
         description="Mean L2 norm of the pooled states per layer: the scale a unit vector is measured against."
+    )
+    world_size: int = Field(1, ge=1, description="Processes of the launch (torchrun's WORLD_SIZE); 1 for a plain run.")
+    texts_per_rank: list[int] = Field(
+        default_factory=list, description="Texts each rank ran through the model in this run (cache misses), in rank order."
     )
 
 

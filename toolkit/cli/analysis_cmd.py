@@ -126,7 +126,7 @@ def render_comparison(out: Console, report: ComparisonReport, limit: int = 15) -
             out.print(f"  {label}: {rel}", markup=False)
 
 
-@command("validate")
+@command("validate", training=True)
 def validate_command(run: RunArg, layer: LayerOpt = None, model: ModelOpt = None, no_probes: NoProbesOpt = False) -> None:
     """Per-concept quality and layer-wise cluster validation of a run; writes quality.json, validation.json and the pictures."""
     from trainer.analysis import analyze_run
@@ -137,7 +137,7 @@ def validate_command(run: RunArg, layer: LayerOpt = None, model: ModelOpt = None
         console.print(f"wrote {path}", style="dim", markup=False)
 
 
-@command("triage")
+@command("triage", training=True)
 def triage_command(
     run: RunArg,
     layer: LayerOpt = None,
@@ -156,7 +156,7 @@ def triage_command(
         console.print(f"wrote {path}", style="dim", markup=False)
 
 
-@command("compare")
+@command("compare", training=True)
 def compare_command(
     run_a: Annotated[Path, typer.Argument(help="The earlier run folder.", show_default=False)],
     run_b: Annotated[Path, typer.Argument(help="The later run folder.", show_default=False)],

@@ -134,6 +134,8 @@ def train_command(
     settings = to_config(options)
     project, loaded = open_corpus_from_options(corpus, manifest, config)
     result = train(loaded, settings, project, out or default_out(project.root), RichReporter())
+    if result is None:  # a rank other than 0 of a torchrun launch: rank 0 writes and reports the run
+        return
     info = result.info
     cache = info.extraction.cache
     console.print(
@@ -168,4 +170,4 @@ def _signature() -> inspect.Signature:
 
 train_command.__signature__ = _signature()  # type: ignore[attr-defined]
 train_command.__annotations__ = {p.name: p.annotation for p in train_command.__signature__.parameters.values()}  # type: ignore[attr-defined]
-command("train")(train_command)
+command("train", training=True)(train_command)
