@@ -14,6 +14,10 @@ class Finding(BaseModel):
     name: str = Field(description="The rule's kebab-case name.")
     severity: Severity
     path: str = Field(description="File (or folder) the finding is about, relative to the working directory.")
+    rel: str | None = Field(
+        None,
+        description="The same file relative to the corpus root, as texts.json names it (what triage joins on); null in reports of amygdala 0.1.0.",
+    )
     line: int = Field(ge=1, description="1-based line of the start of the finding.")
     column: int = Field(ge=1, description="1-based column (in characters) of the start of the finding.")
     end_line: int | None = Field(None, ge=1, description="1-based line of the end of the finding; null for a whole file or folder.")

@@ -14,29 +14,47 @@ TextKind = Literal["story", "baseline", "variant"]
 
 
 class TrainConfig(BaseModel):
-    """Every option of ``amygdala train`` that shapes the result, as given or defaulted."""
+    """Every option of ``amygdala train`` that shapes the result, as given or defaulted.
+
+    Declared once: the CLI options (name, type, choices, bounds, default, help) are built from these
+    fields, and the options table of docs/training.md is checked against them by a test.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    model: str | None = Field(None, description="Hugging Face id, local folder or .gguf file; null for the bundled default.")
-    revision: str | None = Field(None, description="Hub revision (branch, tag or commit) for a Hugging Face id.")
-    dtype: Literal["auto", "bfloat16", "float16", "float32"] = "auto"
-    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
-    device_map: str | None = Field(None, description="Passed to from_pretrained (accelerate), e.g. 'auto' for a model larger than one GPU.")
-    pool: PoolMode = "mean"
-    skip_tokens: int = Field(50, ge=0, description="Mean pooling starts at this token, capped at half the text.")
-    chat_template: bool = Field(False, description="Wrap each text as a user turn of the tokenizer's chat template.")
-    layers: str = Field("all", description="Layers to extract (HF hidden_states index, 1..L): 'all' or a list like '4,8,12-16'.")
-    batch_size: int = Field(16, ge=1)
-    method: Method = "diffmean"
-    denoise_neutral: str | None = Field(None, description="Folder of neutral .txt files whose top principal components are projected out.")
-    denoise_variance: float = Field(0.5, gt=0, le=1, description="Share of the neutral variance the projected-out components explain.")
-    store_dtype: StoreDType = Field(
-        "float32", description="How activations/layer_<idx>.npy stores the pooled states (bfloat16 as uint16 bit patterns)."
+    model: str | None = Field(
+        None, description="Hugging Face id, local model folder or .gguf file (default: the bundled SmolLM2-135M-Instruct)."
     )
-    export_gguf: bool = False
-    allow_lint_errors: bool = False
-    use_cache: bool = True
+    revision: str | None = Field(None, description="Hub branch, tag or commit of a Hugging Face id.")
+    dtype: Literal["auto", "bfloat16", "float16", "float32"] = Field(
+        "auto", description="auto: bf16 on a GPU or a CPU that supports it, fp16 on MPS, else fp32."
+    )
+    device: Literal["auto", "cpu", "cuda", "mps"] = Field("auto", description="auto: cuda, then mps, then cpu.")
+    device_map: str | None = Field(
+        None, description="'auto' spreads a model too large for one GPU over the devices (accelerate's from_pretrained device_map)."
+    )
+    pool: PoolMode = Field("mean", description="mean over the text's tokens, or the last token's state.")
+    skip_tokens: int = Field(50, ge=0, description="Mean pooling starts at this token, capped at half the text (the paper's recipe: 50).")
+    chat_template: bool = Field(False, description="Wrap each text as a user turn of the model's chat template.")
+    layers: str = Field("all", description="Layers to extract, 1..L (HF hidden_states index): all, or e.g. 8,12-20.")
+    batch_size: int = Field(16, ge=1, description="Texts per forward pass; halved on out-of-memory.")
+    method: Method = Field(
+        "diffmean",
+        description="diffmean: concept texts minus other concepts' stories and baselines; paired: variant minus its baseline (CAA); "
+        "centered: concept mean minus the mean over concepts.",
+    )
+    denoise_neutral: str | None = Field(
+        None, description="Folder of neutral .txt files: project their top principal components out of the vectors."
+    )
+    denoise_variance: float = Field(0.5, gt=0, le=1, description="Share of the neutral variance the removed components explain.")
+    store_dtype: StoreDType = Field(
+        "float32",
+        description="How the run folder stores the pooled states (activations/layer_<idx>.npy): float32, or float16 / bfloat16 "
+        "(kept as uint16 bit patterns) at half the size.",
+    )
+    export_gguf: bool = Field(False, description="Also write one llama.cpp control vector per concept to <out>/gguf/.")
+    allow_lint_errors: bool = Field(False, description="Train even when the corpus has lint errors.")
+    use_cache: bool = Field(True, description="False (--no-cache): neither read nor write the activation and lint caches.")
 
 
 class ModelInfo(BaseModel):

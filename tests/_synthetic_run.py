@@ -204,6 +204,8 @@ def write_run(
         )
     lint_report = {"findings": findings, "files_checked": len(texts), "counts": {"error": len(findings)}}
     if format_version == 2:
+        for finding in findings:  # since format 2 a finding names its corpus-relative path too
+            finding["rel"] = finding["path"].removeprefix("corpus/")
         return _write_with_runfolder(root, model, vectors, texts, acts, lint_report, store_dtype)
     root.mkdir(parents=True, exist_ok=True)
     save_file({f"layer_{i}.vectors": v.astype(np.float16) for i, v in vectors.items()}, str(root / "readout.safetensors"))

@@ -25,7 +25,10 @@ def test_format_1_and_format_2_read_to_the_same_run(tmp_path: Path):
     new = RunFolder.read(write_run(tmp_path / "new", format_version=2))
     assert (old.info.format_version, new.info.format_version) == (1, 2)
     assert old.concepts == new.concepts and old.layers == new.layers == LAYERS
-    assert old.texts == new.texts and old.manifest == new.manifest and old.lint == new.lint
+    assert old.texts == new.texts and old.manifest == new.manifest
+    # format 2's findings also name their corpus-relative path; otherwise the same lint.json
+    assert [f.rel for f in new.lint.findings] == ["stories/loose_2_a.txt"] and old.lint.findings[0].rel is None
+    assert [f.model_copy(update={"rel": None}) for f in new.lint.findings] == old.lint.findings
     np.testing.assert_array_equal(old.vectors, new.vectors)
     np.testing.assert_array_equal(old.activations, new.activations)
     assert new.activations.shape == (len(LAYERS), len(new.texts), HIDDEN) and new.activations.dtype == np.float32
@@ -117,3 +120,10 @@ def test_a_layer_file_of_the_wrong_shape_or_dtype_is_named(tmp_path: Path):
     assert "float64 [3, 64]" in err.value.message and "float32 [35, 64]" in err.value.message
     info = json.loads((run_dir / "run.json").read_text())
     assert info["format_version"] == 2 and info["extraction"]["store_dtype"] == "float32"
+
+
+def test_float16_storage_refuses_states_beyond_its_range(tmp_path: Path):
+    with RunFolder.build(tmp_path / "run") as folder:
+        writer = folder.activation_writer([1], 2, 2, "float16")
+        with pytest.raises(AmygdalaError, match="exceeds float16's range"):
+            writer.write_rows([0, 1], np.array([[[1.0, 2.0], [7e4, 0.0]]], dtype=np.float32))

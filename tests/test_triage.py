@@ -101,3 +101,14 @@ def test_mismatched_activations_fail_with_the_file_named(tmp_path: Path):
     assert out.stderr.startswith(f"error: {run_dir / 'activations.safetensors'}: tensor layer_1 missing or not [34, 64]")
     assert out.stderr.count("\n") == 1
     assert not (run_dir / "quality.json").exists()
+
+
+def test_lint_findings_join_on_the_corpus_relative_path(tmp_path: Path):
+    run_dir = write_run(tmp_path / "run", format_version=2)
+    lint = json.loads((run_dir / "lint.json").read_text())
+    # shown relative to some other working directory: the display path no longer ends with the text's path
+    lint["findings"][0]["path"] = "../elsewhere/loose_2_a.txt"
+    (run_dir / "lint.json").write_text(json.dumps(lint))
+    triage = analyze(RunFolder.read(run_dir), probes=False).triage
+    reasons = {t.rel: [r.kind for r in t.reasons] for t in triage.texts}
+    assert "lint" in reasons[LINTED]

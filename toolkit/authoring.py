@@ -103,8 +103,8 @@ def _create_empty(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         path.open("x", encoding="utf-8").close()
-    except FileExistsError:
-        raise AmygdalaError("already exists; refusing to overwrite", path) from None
+    except FileExistsError as exc:
+        raise AmygdalaError("already exists; refusing to overwrite", path) from exc
 
 
 def story_path(corpus: Corpus, concept: str, name: str | None = None) -> Path:
@@ -162,7 +162,7 @@ def create_scenario(
         spec = ScenarioSpec.model_validate({"anchors": anchors, "notes": notes})
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise AmygdalaError(f"--anchor: {json_path(err['loc'])}: {err['msg']}") from None
+        raise AmygdalaError(f"--anchor: {json_path(err['loc'])}: {err['msg']}") from exc
     folder = corpus.root / PAIRED / slug
     if folder.exists():
         raise AmygdalaError("already exists; refusing to overwrite", folder)
@@ -200,7 +200,7 @@ def editor_command(environ: Mapping[str, str] = os.environ) -> list[str]:
             try:
                 words = shlex.split(value)
             except ValueError as exc:
-                raise AmygdalaError(f"${variable} cannot be parsed: {exc}") from None
+                raise AmygdalaError(f"${variable} cannot be parsed: {exc}") from exc
             if words:
                 return words
     raise AmygdalaError("--edit needs an editor: set $EDITOR (or $VISUAL), e.g. EDITOR='code --wait'")
@@ -226,7 +226,7 @@ def edit(paths: list[Path], command: list[str], remove_folder: Path | None = Non
         returncode = subprocess.run([*command, *map(str, paths)], check=False).returncode
     except OSError as exc:
         _remove_blank(paths, remove_folder)
-        raise AmygdalaError(f"cannot run the editor {command[0]!r}: {exc.strerror or exc}") from None
+        raise AmygdalaError(f"cannot run the editor {command[0]!r}: {exc.strerror or exc}") from exc
     outcome = _remove_blank(paths, remove_folder)
     if returncode != 0:
         raise AmygdalaError(

@@ -73,7 +73,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(read_text(path))
     except tomllib.TOMLDecodeError as exc:
-        raise AmygdalaError(f"invalid TOML: {exc}", path) from None
+        raise AmygdalaError(f"invalid TOML: {exc}", path) from exc
 
 
 AMYGDALA_TOML = "amygdala.toml"
@@ -113,7 +113,7 @@ def load_config(start: Path | None = None, explicit: Path | None = None) -> Conf
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = json_path((*prefix, *err["loc"]))
-        raise AmygdalaError(f"{loc}: {err['msg']}", path) from None
+        raise AmygdalaError(f"{loc}: {err['msg']}", path) from exc
     root = path.resolve().parent
     if settings.corpus is not None:
         settings.corpus = root / settings.corpus

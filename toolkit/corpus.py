@@ -57,7 +57,7 @@ class Text:
             with open(self.filename, "rb") as fh:
                 return fh.read()
         except OSError as exc:
-            raise AmygdalaError(exc.strerror or str(exc), self.path) from None
+            raise AmygdalaError(exc.strerror or str(exc), self.path) from exc
 
     @cached_property
     def text(self) -> str | None:
@@ -103,9 +103,6 @@ class Corpus:
             if scenario.baseline is not None:
                 yield scenario.baseline
             yield from scenario.variants
-
-    def scenario(self, slug: str) -> Scenario | None:
-        return next((s for s in self.scenarios if s.slug == slug), None)
 
     def texts_of(self, concept: str) -> list[Text]:
         return [t for t in self.texts() if t.concept == concept]
@@ -267,6 +264,3 @@ def open_corpus(config: Config, corpus: Path | None = None, manifest: Path | Non
     root, manifest_path = resolve_locations(config, corpus, manifest)
     return load_corpus(root, manifest_path)
 
-
-def is_inside_corpus(corpus: Corpus, path: Path) -> bool:
-    return _inside(corpus.root, path)

@@ -105,7 +105,7 @@ def parse_line(raw: str, where: str, text_field: str = "text", concept_field: st
     try:
         obj = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise AmygdalaError(f"invalid JSON: {exc.msg} (column {exc.colno})", where) from None
+        raise AmygdalaError(f"invalid JSON: {exc.msg} (column {exc.colno})", where) from exc
     if not isinstance(obj, dict):
         raise AmygdalaError(f"expected a JSON object, found {type(obj).__name__}", where)
     text = _required(obj, text_field, where)
@@ -129,7 +129,7 @@ def parse_line(raw: str, where: str, text_field: str = "text", concept_field: st
             spec = ScenarioSpec.model_validate(obj["scenario_spec"])
         except ValidationError as exc:
             err = exc.errors()[0]
-            raise AmygdalaError(f"scenario_spec.{json_path(err['loc'])}: {err['msg']}", where) from None
+            raise AmygdalaError(f"scenario_spec.{json_path(err['loc'])}: {err['msg']}", where) from exc
     return Record(
         where=where, text=text, concept=concept, kind=kind, scenario=scenario, path=_optional(obj, "path", where), spec=spec
     )

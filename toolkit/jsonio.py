@@ -40,12 +40,12 @@ def read_text(path: Path, encoding: str = "utf-8") -> str:
     """A text file's content; a missing, unreadable or non-UTF-8 file is a one-line error."""
     try:
         return path.read_text(encoding=encoding)
-    except FileNotFoundError:
-        raise AmygdalaError("file not found", path) from None
-    except UnicodeDecodeError:
-        raise AmygdalaError("not valid UTF-8", path) from None
+    except FileNotFoundError as exc:
+        raise AmygdalaError("file not found", path) from exc
+    except UnicodeDecodeError as exc:
+        raise AmygdalaError("not valid UTF-8", path) from exc
     except OSError as exc:
-        raise AmygdalaError(exc.strerror or str(exc), path) from None
+        raise AmygdalaError(exc.strerror or str(exc), path) from exc
 
 
 def read_json(path: Path) -> Any:
@@ -56,9 +56,9 @@ def read_json(path: Path) -> Any:
     except _DuplicateKey as dup:
         line = _line_of_second(text, dup.key)
         where = f"{path}:{line}" if line else str(path)
-        raise AmygdalaError(f"duplicate key {dup.key!r}", where) from None
+        raise AmygdalaError(f"duplicate key {dup.key!r}", where) from dup
     except json.JSONDecodeError as exc:
-        raise AmygdalaError(f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", path) from None
+        raise AmygdalaError(f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", path) from exc
 
 
 def json_path(loc: tuple[int | str, ...]) -> str:
@@ -81,7 +81,7 @@ def validate_file(model: type[M], path: Path, data: Any | None = None) -> M:
     except ValidationError as exc:
         err = exc.errors()[0]
         msg = err["msg"].removeprefix("Value error, ")
-        raise AmygdalaError(f"{json_path(err['loc'])}: {msg}", path) from None
+        raise AmygdalaError(f"{json_path(err['loc'])}: {msg}", path) from exc
 
 
 def current_umask() -> int:

@@ -80,7 +80,7 @@ def init_project(root: Path) -> Starter:
         try:
             configured = "amygdala" in tomllib.loads(pyproject).get("tool", {})
         except tomllib.TOMLDecodeError as exc:
-            raise AmygdalaError(f"invalid TOML: {exc}", pyproject_path) from None
+            raise AmygdalaError(f"invalid TOML: {exc}", pyproject_path) from exc
         if configured:
             raise AmygdalaError("already has a [tool.amygdala] table; nothing written", pyproject_path)
     config = pyproject_path if pyproject is not None else root / AMYGDALA_TOML

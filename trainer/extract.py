@@ -11,10 +11,11 @@ from __future__ import annotations
 import inspect
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator, Literal
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
+from schemas.run import PoolMode, TrainConfig
 from toolkit.errors import AmygdalaError
 
 if TYPE_CHECKING:
@@ -28,8 +29,8 @@ if TYPE_CHECKING:
 class Pooling:
     """``last``: the last real token. ``mean``: real tokens from ``skip_tokens`` on, the skip capped at half the text."""
 
-    mode: Literal["last", "mean"] = "mean"
-    skip_tokens: int = 50
+    mode: PoolMode = TrainConfig.model_fields["pool"].default
+    skip_tokens: int = TrainConfig.model_fields["skip_tokens"].default
 
 
 @dataclass
@@ -172,7 +173,7 @@ def iter_pooled(
                 if not _is_out_of_memory(exc):
                     raise
                 if batch_size == 1:
-                    raise AmygdalaError("out of memory with a batch of one text; try a smaller --dtype or --device-map auto") from None
+                    raise AmygdalaError("out of memory with a batch of one text; try a smaller --dtype or --device-map auto") from exc
                 batch_size //= 2
                 if torch.cuda.is_available():
                     torch.cuda.empty_cache()

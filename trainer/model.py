@@ -152,7 +152,7 @@ def convert_gguf(gguf: Path, announce: Callable[[str], None] = lambda message: N
                 tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
                 quantized = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
         except Exception as exc:
-            raise AmygdalaError(f"cannot read this GGUF model: {_one_line(exc)}", gguf) from None
+            raise AmygdalaError(f"cannot read this GGUF model: {_one_line(exc)}", gguf) from exc
         config = quantized.config
         del config.quantization_config
         plain = AutoModelForCausalLM.from_config(config)
@@ -197,7 +197,7 @@ def _hub_snapshot(repo_id: str, revision: str | None, announce: Callable[[str], 
     try:
         folder = Path(snapshot_download(repo_id, revision=revision, allow_patterns=_DOWNLOAD_PATTERNS))
     except Exception as exc:
-        raise AmygdalaError(f"cannot download model {repo_id!r}: {_one_line(exc)}") from None
+        raise AmygdalaError(f"cannot download model {repo_id!r}: {_one_line(exc)}") from exc
     if not any(folder.glob("*.safetensors")):
         raise AmygdalaError(f"model {repo_id!r} has no safetensors weights")
     return folder
@@ -324,7 +324,7 @@ def load_tokenizer(source: ModelSource) -> "PreTrainedTokenizerBase":
     try:
         return AutoTokenizer.from_pretrained(source.path, local_files_only=True, trust_remote_code=False)
     except Exception as exc:
-        raise AmygdalaError(f"cannot load the tokenizer: {_one_line(exc)}", source.path) from None
+        raise AmygdalaError(f"cannot load the tokenizer: {_one_line(exc)}", source.path) from exc
 
 
 def load_model(
@@ -349,7 +349,7 @@ def load_model(
             trust_remote_code=False,
         )
     except Exception as exc:
-        raise AmygdalaError(f"cannot load the model: {_one_line(exc)}", source.path) from None
+        raise AmygdalaError(f"cannot load the model: {_one_line(exc)}", source.path) from exc
     if device_map is None:
         model.to(device)
     model.eval()

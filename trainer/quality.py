@@ -132,9 +132,12 @@ def shape_of(ratio: float, thresholds: QualityThresholds = THRESHOLDS) -> str:
 def resolve_model_folder(model: ModelInfo | None, override: Path | None = None) -> tuple[Path | None, str | None]:
     """The local folder holding the model's safetensors (``override``, else the folder run.json names,
     else the Hugging Face cache for a hub model), or None with the reason."""
-    if override is None and model is None:
+    if override is not None:
+        folder = Path(override).expanduser()
+    elif model is not None:
+        folder = Path(model.path).expanduser()
+    else:
         return None, "run.json names no model"
-    folder = Path(override if override is not None else model.path).expanduser()  # type: ignore[union-attr]
     if folder.is_file() and folder.suffix == ".safetensors":
         return folder.parent, None
     if folder.is_dir() and any(folder.glob("*.safetensors")):

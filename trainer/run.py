@@ -35,6 +35,7 @@ from schemas.run import (
 from toolkit.config import Config
 from toolkit.corpus import Corpus
 from toolkit.errors import AmygdalaError
+from toolkit.lint.textutil import count_words
 from trainer.activations import ArraySink, extract
 from trainer.cache import cache_root, text_key
 from trainer.distributed import Ranks, from_environment, process_group, rank_device
@@ -79,7 +80,7 @@ def training_rows(corpus: Corpus) -> tuple[list[TextRecord], list[str], list[Ski
                     concept=text.concept,
                     scenario=text.scenario,
                     sha256=text.sha256,
-                    words=len(body.split()),
+                    words=count_words(body),
                 )
             )
             inputs.append(body)
@@ -93,8 +94,8 @@ def neutral_texts(folder: Path) -> list[str]:
     for path in sorted(folder.rglob("*.txt")):
         try:
             body = path.read_text(encoding="utf-8-sig").strip()
-        except UnicodeDecodeError:
-            raise AmygdalaError("not valid UTF-8", path) from None
+        except UnicodeDecodeError as exc:
+            raise AmygdalaError("not valid UTF-8", path) from exc
         if body:
             texts.append(body)
     if len(texts) < 2:
@@ -111,8 +112,8 @@ def parse_layers(spec: str, n_layers: int) -> list[int]:
         lo, _, hi = part.strip().partition("-")
         try:
             first, last = int(lo), int(hi or lo)
-        except ValueError:
-            raise AmygdalaError(f"--layers: {part.strip()!r} is not a layer or a range like 4-8") from None
+        except ValueError as exc:
+            raise AmygdalaError(f"--layers: {part.strip()!r} is not a layer or a range like 4-8") from exc
         if not 1 <= first <= last <= n_layers:
             raise AmygdalaError(f"--layers: {part.strip()!r} is outside 1..{n_layers} (this model has {n_layers} layers)")
         chosen.update(range(first, last + 1))

@@ -81,7 +81,8 @@ def to_stored(states: np.ndarray, dtype: StoreDType) -> np.ndarray:
     """float32 states in their storage dtype; bfloat16 rounds to nearest even and keeps the top 16 bits."""
     states = np.asarray(states, dtype=np.float32)
     if dtype != "bfloat16":
-        return states.astype(STORAGE[dtype], copy=False)
+        with np.errstate(over="ignore"):  # out-of-range float16 values become inf; ActivationWriter refuses them
+            return states.astype(STORAGE[dtype], copy=False)
     bits = states.view(np.uint32).astype(np.uint64)
     return ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
 
@@ -223,6 +224,8 @@ class ActivationWriter:
             raise ValueError(f"states of shape {states.shape} for {len(self._files)} layers and {len(rows)} rows")
         for (fd, offset), layer_states in zip(self._files, states):
             stored = np.ascontiguousarray(to_stored(layer_states, self.dtype))
+            if self.dtype == "float16" and not np.isfinite(stored).all():
+                raise AmygdalaError("--store-dtype float16: a pooled state exceeds float16's range; use bfloat16 or float32")
             for row, values in zip(rows, stored):
                 os.pwrite(fd, values.tobytes(), offset + int(row) * self.row_bytes)
 

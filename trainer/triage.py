@@ -25,6 +25,7 @@ from schemas.analysis import (
     ValidationReport,
     WeakCluster,
 )
+from schemas.finding import Finding
 from trainer.linalg import gram_matrices, unit
 from trainer.rundata import RunData
 
@@ -53,9 +54,13 @@ def near_duplicates(states: np.ndarray, threshold: float) -> list[tuple[int, int
     return [(int(a), int(b), float(cos[a, b])) for a, b in zip(i, j)]
 
 
-def _matches(finding_path: str, rel: str) -> bool:
-    path = finding_path.replace("\\", "/")
-    return path == rel or path.endswith("/" + rel)
+def _finding_rel(finding: Finding, rels: list[str], known: set[str]) -> str | None:
+    """The corpus-relative path of a finding's file; lint.json of amygdala 0.1.0 has only the display
+    path, which ends with it."""
+    if finding.rel is not None:
+        return finding.rel if finding.rel in known else None
+    path = finding.path.replace("\\", "/")
+    return next((rel for rel in rels if path == rel or path.endswith("/" + rel)), None)
 
 
 def compute_triage(run: RunData, quality: QualityReport, validation: ValidationReport) -> TriageReport:
@@ -176,14 +181,12 @@ def _texts_to_rewrite(
             add(rels[one], TextReason(kind="near-duplicate", detail=f"pooled state nearly equal to {rels[other]}", value=round(cos, 5)))
 
     if run.lint is not None:
+        known = set(rels)
         for finding in run.lint.findings:
-            if finding.severity == "info":
-                continue
-            for rel in rels:
-                if _matches(finding.path, rel):
-                    kind = "near-duplicate" if finding.code.startswith("DU") else "lint"
-                    add(rel, TextReason(kind=kind, detail=f"{finding.code} {finding.name} (line {finding.line}): {finding.message}"))
-                    break
+            rel = _finding_rel(finding, rels, known) if finding.severity != "info" else None
+            if rel is not None:
+                kind = "near-duplicate" if finding.code.startswith("DU") else "lint"
+                add(rel, TextReason(kind=kind, detail=f"{finding.code} {finding.name} (line {finding.line}): {finding.message}"))
 
     concept_of = {t.rel: t.concept for t in run.texts}
     out = []

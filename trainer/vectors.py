@@ -14,13 +14,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Literal, Protocol, Sequence
+from typing import Protocol, Sequence
 
 import numpy as np
 
+from schemas.run import Method
 from toolkit.errors import AmygdalaError
-
-Method = Literal["diffmean", "paired", "centered"]
 
 
 class Row(Protocol):

@@ -14,7 +14,7 @@ from toolkit.cli import train_cmd  # noqa: F401
 from toolkit.cli import lint_cmd  # noqa: F401
 from toolkit.cli import init_cmd, lsp_cmd  # noqa: F401
 from toolkit.cli import readout_cmd, eval_cmd, steer_cmd  # noqa: F401
-from toolkit.cli._app import app, err_console
+from toolkit.cli._app import app, report_error
 from toolkit.errors import AmygdalaError
 
 
@@ -22,7 +22,7 @@ def main() -> None:
     try:
         app()
     except AmygdalaError as err:
-        err_console.print(f"error: {err}", markup=False)
+        report_error(err)
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import os
+import traceback
 from pathlib import Path
 from typing import Annotated, Any, Callable, Optional
 
@@ -44,9 +46,20 @@ ConfigOpt = Annotated[
 ]
 
 
-def fail(message: str, where: str | Path | None = None) -> None:
-    """Print a one-line usage error and exit with code 2."""
-    raise AmygdalaError(message, where)
+DEBUG_ENV = "AMYGDALA_DEBUG"
+_debug = {"on": False}
+
+
+def debugging() -> bool:
+    """``--debug`` was given or AMYGDALA_DEBUG is set (to anything but empty or 0)."""
+    return _debug["on"] or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
+def report_error(err: AmygdalaError) -> None:
+    """The one-line ``error: ...`` on stderr; with debugging on, the full traceback (causes included) first."""
+    if debugging():
+        err_console.print("".join(traceback.format_exception(err)), markup=False, highlight=False, end="")
+    err_console.print(f"error: {err}", markup=False)
 
 
 # The import names of the `train` extra's packages that the trainer imports.
@@ -82,7 +95,7 @@ def command(
                     require_training_extras()
                 return fn(*a, **k)
             except AmygdalaError as err:
-                err_console.print(f"error: {err}", markup=False)
+                report_error(err)
                 raise typer.Exit(2) from None
 
         (target or app).command(*args, **kwargs)(guarded)
@@ -102,8 +115,12 @@ def _root(
     version: Annotated[
         Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = None,
+    debug: Annotated[
+        bool, typer.Option("--debug", help=f"On an error, print the full traceback before the one-line message (also {DEBUG_ENV}=1).")
+    ] = False,
 ) -> None:
     """Author, lint and train on a hand-written corpus of emotion stories."""
+    _debug["on"] = debug
 
 
 def open_corpus_from_options(corpus: Path | None, manifest: Path | None, config: Path | None):

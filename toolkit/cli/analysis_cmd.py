@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from toolkit.cli._app import command, console
+from trainer.formatting import layer_span, percent, rich_label, signed, text_or_dash, unsigned
 
 if TYPE_CHECKING:
     from schemas.analyses import AnalysesReport
@@ -33,31 +34,20 @@ LensLayersOpt = Annotated[
     ),
 ]
 
-STYLE = {"cohesive": "green", "scattered": "yellow", "anti-clustered": "red", "undetermined": "dim"}
-
-
-def _label(label: str | None) -> str:
-    return "–" if label is None else f"[{STYLE.get(label, '')}]{label}[/]"
-
-
-def _num(value: float | None) -> str:
-    return "–" if value is None else f"{value:+.3f}"
-
-
 def render_validation(out: Console, validation: ValidationReport) -> None:
+    from trainer.report import cluster_rows
+
     deep = validation.thirds["deep"]
-    table = Table(title=f"Clusters by third (deep: layers {deep[0]}–{deep[-1]})", title_justify="left")
+    table = Table(title=f"Clusters by third (deep: layers {layer_span(deep)})", title_justify="left")
     for col in ("cluster", "concepts", "early", "middle", "deep", "deep cohesion", "deep silhouette"):
         table.add_column(col, justify="right" if col in ("concepts", "deep cohesion", "deep silhouette") else "left")
-    for name, cluster in validation.clusters.items():
-        th = cluster.thirds
-        d = th.get("deep")
+    for row in cluster_rows(validation.clusters):
         table.add_row(
-            name,
-            str(len(cluster.concepts)),
-            *(_label(th[p].label if th.get(p) else None) for p in ("early", "middle", "deep")),
-            _num(d.cohesion if d else None),
-            _num(d.silhouette if d else None),
+            row.name,
+            str(row.n_concepts),
+            *(rich_label(third.label if third else None) for third in (row.early, row.middle, row.deep)),
+            signed(row.deep.cohesion if row.deep else None),
+            signed(row.deep.silhouette if row.deep else None),
         )
     out.print(table)
     probe = validation.cluster_probe
@@ -66,8 +56,8 @@ def render_validation(out: Console, validation: ValidationReport) -> None:
         best = max(probe.layers, key=lambda p: p.accuracy)
         mean = sum(p.accuracy for p in deep_layers) / len(deep_layers)
         out.print(
-            f"cluster probe: {mean:.1%} mean accuracy over the deep third (chance {best.chance:.1%}); best layer {best.layer} "
-            f"{best.accuracy:.1%} [{best.ci_low:.1%}, {best.ci_high:.1%}], permutation p = {best.p_value:.3f}"
+            f"cluster probe: {percent(mean)} mean accuracy over the deep third (chance {percent(best.chance)}); best layer {best.layer} "
+            f"{percent(best.accuracy)} [{percent(best.ci_low)}, {percent(best.ci_high)}], permutation p = {unsigned(best.p_value)}"
         )
     elif validation.cluster_probe_reason:
         out.print(f"cluster probe: {validation.cluster_probe_reason}", style="dim")
@@ -79,7 +69,7 @@ def render_validation(out: Console, validation: ValidationReport) -> None:
         best_v = max(validation.valence, key=lambda v: v.separation)
         out.print(
             f"PC1 valence: separates positive from negative at {splits}/{len(deep_valence)} deep layers; "
-            f"best layer {best_v.layer} AUC {best_v.separation:.2f}, effect {best_v.effect:.2f}"
+            f"best layer {best_v.layer} AUC {unsigned(best_v.separation, 2)}, effect {unsigned(best_v.effect, 2)}"
         )
     elif validation.valence_reason:
         out.print(f"PC1 valence: {validation.valence_reason}", style="dim")
@@ -131,13 +121,13 @@ def render_triage(out: Console, triage: TriageReport, limit: int = 20) -> None:
     if not triage.weak_clusters:
         out.print("[green]Every cluster is cohesive in the deep third.[/]")
     for w in triage.weak_clusters:
-        out.print(f"weak cluster [bold]{w.cluster}[/] {_label(w.label)}: {w.reason}")
+        out.print(f"weak cluster [bold]{w.cluster}[/] {rich_label(w.label)}: {w.reason}")
     if triage.far_concepts:
         table = Table(title="Concepts farthest from their cluster", title_justify="left")
         for col in ("concept", "cluster", "cosine to mates", "closest other cluster", "cosine"):
             table.add_column(col, justify="right" if "cosine" in col and "cluster" not in col else "left")
         for f in triage.far_concepts:
-            table.add_row(f.concept, f.cluster, _num(f.mate_cosine), f.closest_cluster or "–", _num(f.closest_cosine))
+            table.add_row(f.concept, f.cluster, signed(f.mate_cosine), text_or_dash(f.closest_cluster), signed(f.closest_cosine))
         out.print(table)
     if triage.texts:
         table = Table(title=f"Texts to rewrite ({len(triage.texts)}, lowest alignment first)", title_justify="left")
@@ -145,7 +135,7 @@ def render_triage(out: Console, triage: TriageReport, limit: int = 20) -> None:
             table.add_column(col, justify="right" if col in ("#", "alignment") else "left", overflow="fold")
         for i, t in enumerate(triage.texts[:limit], 1):
             reasons = "\n".join(f"{r.kind}: {r.detail}" for r in t.reasons)
-            table.add_row(str(i), t.rel, t.concept or "baseline", _num(t.alignment), reasons)
+            table.add_row(str(i), t.rel, t.concept or "baseline", signed(t.alignment), reasons)
         out.print(table)
         if len(triage.texts) > limit:
             out.print(f"... and {len(triage.texts) - limit} more in triage.md", style="dim")
@@ -159,9 +149,9 @@ def render_comparison(out: Console, report: ComparisonReport, limit: int = 15) -
         table.add_column(col, justify="right" if col in ("before", "after", "change") else "left")
     for c in report.clusters:
         label = (
-            f"[bold]{_label(c.label_before)} -> {_label(c.label_after)}[/]" if c.flip else _label(c.label_after or c.label_before)
+            f"[bold]{rich_label(c.label_before)} -> {rich_label(c.label_after)}[/]" if c.flip else rich_label(c.label_after or c.label_before)
         )
-        table.add_row(c.cluster, _num(c.before), _num(c.after), _num(c.delta), label)
+        table.add_row(c.cluster, signed(c.before), signed(c.after), signed(c.delta), label)
     out.print(table)
     changed = [c for c in report.concepts if c.alignment_before != c.alignment_after][:limit]
     if changed:
@@ -171,12 +161,12 @@ def render_comparison(out: Console, report: ComparisonReport, limit: int = 15) -
         for c in changed:
             table.add_row(
                 c.concept,
-                _num(c.alignment_before),
-                _num(c.alignment_after),
-                _num(c.first_pc_before),
-                _num(c.first_pc_after),
-                _num(c.redundancy_before),
-                _num(c.redundancy_after),
+                signed(c.alignment_before),
+                signed(c.alignment_after),
+                signed(c.first_pc_before),
+                signed(c.first_pc_after),
+                signed(c.redundancy_before),
+                signed(c.redundancy_after),
             )
         out.print(table)
     t = report.texts

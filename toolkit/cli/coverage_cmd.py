@@ -130,7 +130,7 @@ def coverage_command(
         try:
             requirements = [parse_requirement(r) for r in cfg.settings.coverage.require]
         except AmygdalaError as err:
-            raise AmygdalaError(err.message.replace("--require ", ""), cfg.where("coverage.require")) from None
+            raise AmygdalaError(err.message.replace("--require ", ""), cfg.where("coverage.require")) from err
     loaded = open_corpus(cfg, corpus, manifest)
     report = coverage_report(loaded, requirements)
     if output_format is CoverageFormat.json:

@@ -82,7 +82,7 @@ def lint_command(
     try:
         validate(settings)
     except AmygdalaError as err:
-        raise AmygdalaError(err.message, cfg.where(f"lint.{err.where}")) from None
+        raise AmygdalaError(err.message, cfg.where(f"lint.{err.where}")) from err
     updates: dict[str, object] = {}
     if select is not None:
         updates["select"] = sorted(expand(_split(select), "--select"))

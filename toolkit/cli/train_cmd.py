@@ -2,46 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Callable, Iterator, Optional
+from typing import Annotated, Any, Callable, Iterator, Literal, Optional, get_args, get_origin
 
+import annotated_types
 import typer
 
 from toolkit.cli._app import ConfigOpt, CorpusOpt, ManifestOpt, command, console, err_console, open_corpus_from_options
 from toolkit.errors import AmygdalaError
-
-
-class DTypeChoice(str, Enum):
-    auto = "auto"
-    bfloat16 = "bfloat16"
-    float16 = "float16"
-    float32 = "float32"
-
-
-class StoreChoice(str, Enum):
-    float32 = "float32"
-    float16 = "float16"
-    bfloat16 = "bfloat16"
-
-
-class DeviceChoice(str, Enum):
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
-    mps = "mps"
-
-
-class PoolChoice(str, Enum):
-    mean = "mean"
-    last = "last"
-
-
-class MethodChoice(str, Enum):
-    diffmean = "diffmean"
-    paired = "paired"
-    centered = "centered"
 
 
 class RichReporter:
@@ -76,87 +47,95 @@ class RichReporter:
             yield advance
 
 
-@command("train", training=True)
+# Fields whose option turns them off.
+INVERTED = {"use_cache": "--no-cache"}
+
+
+def option_name(field: str) -> str:
+    return INVERTED.get(field, "--" + field.replace("_", "-"))
+
+
+def _choices(name: str, annotation: Any) -> type[Enum] | None:
+    if get_origin(annotation) is not Literal:
+        return None
+    return Enum(f"{name.title().replace('_', '')}Choice", {v: v for v in get_args(annotation)}, type=str)  # type: ignore[return-value]
+
+
+def config_parameters() -> list[inspect.Parameter]:
+    """One typer option per TrainConfig field: name, type, choices, bounds, default and help all come from the field."""
+    from schemas.run import TrainConfig
+
+    params = []
+    for name, field in TrainConfig.model_fields.items():
+        flag, default, annotation = option_name(name), field.default, field.annotation
+        extra: dict[str, Any] = {}
+        for bound in field.metadata:
+            if isinstance(bound, (annotated_types.Ge, annotated_types.Gt)):
+                extra["min"] = getattr(bound, "ge", getattr(bound, "gt", None))
+            elif isinstance(bound, annotated_types.Le):
+                extra["max"] = bound.le
+        if name in INVERTED:
+            annotation, default = bool, False
+        elif (enum := _choices(name, annotation)) is not None:
+            annotation, default = enum, enum(default)
+        elif default is None:
+            annotation, extra["show_default"] = Optional[str], False
+        option = typer.Option(flag, help=field.description, **extra)
+        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=Annotated[annotation, option]))
+    return params
+
+
+def to_config(options: dict[str, Any]) -> Any:
+    """The TrainConfig of the parsed options; a value the field refuses is a one-line error naming the option."""
+    from pydantic import ValidationError
+
+    from schemas.run import TrainConfig
+
+    values = {
+        name: (not value) if name in INVERTED else (value.value if isinstance(value, Enum) else value) for name, value in options.items()
+    }
+    try:
+        return TrainConfig(**values)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise AmygdalaError(f"{option_name(str(err['loc'][0]))}: {err['msg']}") from exc
+
+
+def options_table() -> str:
+    """The markdown table of the TrainConfig options, as docs/training.md shows it (a test compares them)."""
+    from schemas.run import TrainConfig
+
+    rows = ["| option | default | meaning |", "|---|---|---|"]
+    for name, field in TrainConfig.model_fields.items():
+        if name in INVERTED or isinstance(field.default, bool):
+            default = "off"
+        else:
+            default = "none" if field.default is None else f"`{field.default}`"
+        meaning = (field.description or "").replace("<", "&lt;").replace(">", "&gt;")
+        rows.append(f"| `{option_name(name)}` | {default} | {meaning} |")
+    return "\n".join(rows) + "\n"
+
+
 def train_command(
     corpus: CorpusOpt = None,
     manifest: ManifestOpt = None,
     config: ConfigOpt = None,
-    model: Annotated[
-        Optional[str],
-        typer.Option("--model", help="Hugging Face id, local model folder or .gguf file (default: the bundled SmolLM2-135M-Instruct).", show_default=False),
-    ] = None,
-    revision: Annotated[Optional[str], typer.Option("--revision", help="Hub branch, tag or commit of a Hugging Face id.", show_default=False)] = None,
-    dtype: Annotated[DTypeChoice, typer.Option("--dtype", help="auto: bf16 on a GPU or a CPU that supports it, fp16 on MPS, else fp32.")] = DTypeChoice.auto,
-    device: Annotated[DeviceChoice, typer.Option("--device", help="auto: cuda, then mps, then cpu.")] = DeviceChoice.auto,
-    device_map: Annotated[
-        Optional[str],
-        typer.Option("--device-map", help="'auto' spreads a model too large for one GPU over the devices (accelerate).", show_default=False),
-    ] = None,
-    pool: Annotated[PoolChoice, typer.Option("--pool", help="mean over the text's tokens, or the last token's state.")] = PoolChoice.mean,
-    skip_tokens: Annotated[
-        int, typer.Option("--skip-tokens", min=0, help="Mean pooling starts at this token, capped at half the text (the paper's recipe: 50).")
-    ] = 50,
-    chat_template: Annotated[
-        bool, typer.Option("--chat-template", help="Wrap each text as a user turn of the model's chat template.")
-    ] = False,
-    layers: Annotated[str, typer.Option("--layers", help="Layers to extract, 1..L (HF hidden_states index): all, or e.g. 8,12-20.")] = "all",
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Texts per forward pass; halved on out-of-memory.")] = 16,
-    method: Annotated[
-        MethodChoice,
-        typer.Option(
-            "--method",
-            help="diffmean: concept texts minus other concepts' stories and baselines; paired: variant minus its baseline (CAA); "
-            "centered: concept mean minus the mean over concepts.",
-        ),
-    ] = MethodChoice.diffmean,
-    denoise_neutral: Annotated[
-        Optional[Path],
-        typer.Option("--denoise-neutral", help="Folder of neutral .txt files: project their top principal components out of the vectors.", show_default=False),
-    ] = None,
-    denoise_variance: Annotated[
-        float, typer.Option("--denoise-variance", min=0.01, max=1.0, help="Share of the neutral variance the removed components explain.")
-    ] = 0.5,
-    store_dtype: Annotated[
-        StoreChoice,
-        typer.Option("--store-dtype", help="How the run folder stores the pooled states: float32, or float16/bfloat16 at half the size."),
-    ] = StoreChoice.float32,
     out: Annotated[Optional[Path], typer.Option("--out", help="Run folder (default: runs/<timestamp> beside the config).", show_default=False)] = None,
-    export_gguf: Annotated[bool, typer.Option("--export-gguf", help="Also write one llama.cpp control vector per concept to <out>/gguf/.")] = False,
-    allow_lint_errors: Annotated[bool, typer.Option("--allow-lint-errors", help="Train even when the corpus has lint errors.")] = False,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the activation and lint caches.")] = False,
     analyze: Annotated[bool, typer.Option("--analyze/--no-analyze", help="Go on to quality, validation and triage of the run.")] = True,
     no_probes: Annotated[bool, typer.Option("--no-probes", help="Skip the linear probes of the analysis (the slowest step).")] = False,
     steer_check: Annotated[
         bool, typer.Option("--steer-check", help="Then run `amygdala steer --check` on the run: steering.json and steering_heatmap.png.")
     ] = False,
+    **options: Any,
 ) -> None:
     """Extract hidden states of every text, make one unit vector per concept and layer, and write a run folder.
 
     Lints first and refuses a corpus with lint errors. Pooled states are cached by content, so a retrain extracts only the texts that changed. Environment: AMYGDALA_CACHE_DIR moves the cache (default ~/.cache/amygdala), HF_HUB_OFFLINE=1 forbids downloads.
     """
-    from schemas.run import TrainConfig
     from trainer.run import default_out, train
 
+    settings = to_config(options)
     project, loaded = open_corpus_from_options(corpus, manifest, config)
-    settings = TrainConfig(
-        model=model,
-        revision=revision,
-        dtype=dtype.value,
-        device=device.value,
-        device_map=device_map,
-        pool=pool.value,
-        skip_tokens=skip_tokens,
-        chat_template=chat_template,
-        layers=layers,
-        batch_size=batch_size,
-        method=method.value,
-        denoise_neutral=str(denoise_neutral) if denoise_neutral else None,
-        denoise_variance=denoise_variance,
-        store_dtype=store_dtype.value,
-        export_gguf=export_gguf,
-        allow_lint_errors=allow_lint_errors,
-        use_cache=not no_cache,
-    )
     result = train(loaded, settings, project, out or default_out(project.root), RichReporter())
     if result is None:  # a rank other than 0 of a torchrun launch: rank 0 writes and reports the run
         return
@@ -184,10 +163,21 @@ def train_command(
     try:
         analysis = analyze_run(result.folder, probes=not no_probes, triage=True)
     except AmygdalaError as err:
-        raise AmygdalaError(f"the run folder is written, but its analysis failed: {err.message}", err.where) from None
+        raise AmygdalaError(f"the run folder is written, but its analysis failed: {err.message}", err.where) from err
     render_validation(console, analysis.validation)
     render_analyses(console, analysis.analyses)
     if analysis.triage is not None:
         render_triage(console, analysis.triage)
     for path in analysis.written:
         console.print(f"wrote {path}", style="dim", markup=False)
+
+
+def _signature() -> inspect.Signature:
+    """train_command's own options, then one per TrainConfig field (what typer reads)."""
+    own = [p for p in inspect.signature(train_command, eval_str=True).parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    return inspect.Signature([*own, *config_parameters()])
+
+
+train_command.__signature__ = _signature()  # type: ignore[attr-defined]
+train_command.__annotations__ = {p.name: p.annotation for p in train_command.__signature__.parameters.values()}  # type: ignore[attr-defined]
+command("train", training=True)(train_command)

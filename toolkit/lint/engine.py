@@ -95,8 +95,8 @@ class _Scope:
                 continue
             try:
                 rel = resolved.relative_to(corpus.root).as_posix()
-            except ValueError:
-                raise AmygdalaError(f"not inside the corpus {corpus.root}", path) from None
+            except ValueError as exc:
+                raise AmygdalaError(f"not inside the corpus {corpus.root}", path) from exc
             rel = "" if rel == "." else rel
             if resolved.name in (f"{BASELINE}.txt", SCENARIO_SPEC) and rel.startswith("paired/") and rel.count("/") == 2:
                 rel = rel.rsplit("/", 1)[0]
@@ -315,6 +315,7 @@ def _findings(
                 name=BY_CODE[hit.code].name,
                 severity=severity[hit.code],
                 path=path,
+                rel=hit.rel,
                 line=hit.line,
                 column=hit.column,
                 end_line=hit.end_line,

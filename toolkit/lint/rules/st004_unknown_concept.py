@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Iterator
 
 from toolkit.authoring import slugify
+from toolkit.concepts import closest
 from toolkit.lint.model import CorpusContext, Hit, Rule
 from toolkit.lint.textutil import printable_name
 
@@ -24,7 +24,7 @@ def closest_concepts(name: str, ctx: CorpusContext) -> list[str]:
     if not close and "_" in normalized:
         # "Furious Story": a concept name plus a description of the story.
         close = [word for word in normalized.split("_") if word in concepts][:1]
-    return close or difflib.get_close_matches(normalized, sorted(concepts), n=1, cutoff=0.6)
+    return close or [match for match in [closest(normalized, sorted(concepts))] if match]
 
 
 def _suggestion(name: str, ctx: CorpusContext) -> str:
