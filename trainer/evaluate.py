@@ -222,7 +222,7 @@ def _jsonl_rows(path: Path, text_field: str, label_field: str | None = None) -> 
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise AmygdalaError(f"line {number}: not JSON ({exc.msg})", path) from None
+            raise AmygdalaError(f"line {number}: not JSON ({exc.msg})", path) from exc
         if not isinstance(record, dict):
             raise AmygdalaError(f"line {number}: not a JSON object", path)
         if not isinstance(record.get(text_field), str):

@@ -11,8 +11,8 @@ DEFAULT_CHECK_STRENGTHS = "0.25,0.5,1"
 def parse_strengths(spec: str) -> list[float]:
     try:
         values = [float(part) for part in spec.split(",") if part.strip()]
-    except ValueError:
-        raise AmygdalaError(f"--strengths: {spec!r} is not a comma list of numbers") from None
+    except ValueError as exc:
+        raise AmygdalaError(f"--strengths: {spec!r} is not a comma list of numbers") from exc
     if not values or any(v <= 0 for v in values):
         raise AmygdalaError("--strengths: give positive numbers, e.g. 0.25,0.5,1")
     return sorted(set(values))
