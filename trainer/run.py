@@ -40,6 +40,7 @@ from toolkit.config import Config
 from toolkit.corpus import Corpus
 from toolkit.errors import AmygdalaError
 from toolkit.jsonio import atomic_write_bytes, write_json
+from toolkit.stats import narrator_person, pronoun_counts
 from trainer import export
 from trainer.cache import ActivationCache, cache_root, publish_modes, text_key
 from trainer.extract import Pooling
@@ -112,6 +113,7 @@ def training_rows(corpus: Corpus) -> tuple[list[TextRecord], list[str], list[Ski
                     scenario=text.scenario,
                     sha256=text.sha256,
                     words=len(body.split()),
+                    narrator=narrator_person(pronoun_counts(body)),
                 )
             )
             inputs.append(body)
