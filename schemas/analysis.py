@@ -62,6 +62,7 @@ class LowAlignment(BaseModel):
 class Neighbour(BaseModel):
     concept: str
     cosine: float
+    shared_scenarios: list[str] = Field(default_factory=list, description="Paired scenarios both concepts have a variant in: their closeness may be the scenario's.")
 
 
 class Contributor(BaseModel):
@@ -175,7 +176,7 @@ class ProbeLayer(BaseModel):
     accuracy: float = Field(description="Out-of-fold accuracy of the ridge classifier (grouped, purged folds).")
     ci_low: float = Field(description="2.5th percentile of the accuracy over a bootstrap of the groups (concepts or scenarios).")
     ci_high: float
-    cv_seed_sd: float = Field(description="Standard deviation of the accuracy over fold assignments (settings.cv_seeds).")
+    cv_seed_sd: float | None = Field(None, description="Standard deviation of the accuracy over fold assignments (settings.cv_seeds); computed at the headline layers.")
     chance: float = Field(description="Share of the most frequent class.")
     null_mean: float | None = Field(None, description="Mean accuracy under the permutation null (labels permuted across concepts).")
     null_95: float | None = Field(None, description="95th percentile of the null accuracy.")
@@ -316,8 +317,10 @@ class ValidationReport(BaseModel):
 class WeakCluster(BaseModel):
     cluster: str
     label: ClusterLabel
+    n_concepts: int = 0
     cohesion: float | None
     silhouette: float | None
+    test: NullTest | None = Field(None, description="Deep-third cohesion against random concept sets of the same size (Holm across clusters).")
     reason: str
 
 
@@ -325,8 +328,12 @@ class FarConcept(BaseModel):
     concept: str
     cluster: str
     mate_cosine: float = Field(description="Mean cosine to its cluster-mates over the deep third.")
+    mate_z: float | None = Field(None, description="mate_cosine against the mean cosine to a random set of as many other concepts (exact finite-population moments).")
     closest_cluster: str | None = Field(description="The other cluster with the highest mean cosine.")
     closest_cosine: float | None
+    closest_z: float | None = Field(None, description="closest_cosine against a random set of that cluster's size.")
+    closest_p: float | None = Field(None, description="Normal-approximation p of closest_z, Bonferroni over the clusters it was chosen from.")
+    shared_scenarios: list[str] = Field(default_factory=list, description="Paired scenarios the concept shares with concepts of the closest cluster (a confound).")
 
 
 class TextReason(BaseModel):
@@ -339,7 +346,8 @@ class TextToRewrite(BaseModel):
     rel: str
     concept: str | None
     cluster: str | None
-    alignment: float | None = Field(description="Deep-third alignment with its concept direction (null for baselines).")
+    alignment: float | None = Field(description="Out-of-sample (leave-one-out) deep-third alignment with its concept's direction; null for baselines and one-text concepts.")
+    alignment_p: float | None = Field(None, description="Share of random same-size text sets aligning at least as well.")
     in_weak_cluster: bool = Field(False, description="The text's concept belongs to a cluster that is not cohesive in the deep third.")
     reasons: list[TextReason]
 
@@ -347,16 +355,18 @@ class TextToRewrite(BaseModel):
 class TriageSettings(BaseModel):
     deep_layers: list[int]
     concepts_per_cluster: int
-    low_alignment_quantile: float
+    alpha: float
     near_duplicate_cosine: float
 
 
 class TriageReport(BaseModel):
     settings: TriageSettings
-    weak_clusters: list[WeakCluster]
+    weak_clusters: list[WeakCluster] = Field(description="Judged clusters whose deep-third cohesion is not above their size-matched null.")
     cohesive_clusters: list[str]
+    unjudged_clusters: list[WeakCluster] = Field(default_factory=list, description="Too small to judge, or undetermined: never called weak or cohesive.")
     far_concepts: list[FarConcept]
-    texts: list[TextToRewrite] = Field(description="Lowest alignment first; texts without an alignment last.")
+    one_text_concepts: list[str] = Field(default_factory=list, description="Concepts with one text: their texts cannot be judged.")
+    texts: list[TextToRewrite] = Field(description="Lowest out-of-sample alignment first; texts without one last.")
 
 
 # --------------------------------------------------------------------------- comparison

@@ -151,6 +151,7 @@ def single_threaded_blas() -> Iterator[None]:
     """Run BLAS on one thread: the analysis multiplies many small matrices, and a multi-threaded BLAS
     sharing its cores with anything else (an extraction, a test run) slowed it down 6-14x here, while
     one thread costs nothing measurable when the machine is idle."""
+    import scipy.linalg  # noqa: F401 - loads scipy's own OpenBLAS now, so the limit below reaches it too
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1, user_api="blas"):

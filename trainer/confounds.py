@@ -183,3 +183,18 @@ def _loo_centroid_accuracy(gram: np.ndarray, labelings: np.ndarray, K: int) -> n
     with np.errstate(invalid="ignore", divide="ignore"):
         score = np.where(sizes > 0, sums / sizes, -np.inf)
     return (score.argmax(axis=2) == labelings).mean(axis=1)
+
+
+def shared_scenarios(kinds: list[str | None], scenarios: list[str | None], concept_of_text: np.ndarray, n_concepts: int) -> list[list[list[str]]]:
+    """[C][C] the paired scenarios in which both concepts have a variant."""
+    where: dict[str, set[int]] = {}
+    for kind, scenario, ci in zip(kinds, scenarios, concept_of_text):
+        if kind == "variant" and scenario and ci >= 0:
+            where.setdefault(scenario, set()).add(int(ci))
+    out: list[list[list[str]]] = [[[] for _ in range(n_concepts)] for _ in range(n_concepts)]
+    for scenario, members in sorted(where.items()):
+        for i in members:
+            for j in members:
+                if i != j:
+                    out[i][j].append(scenario)
+    return out

@@ -45,16 +45,19 @@ def _save(fig, path: Path) -> None:
 def cohesion_by_layer(validation: ValidationReport, path: Path) -> None:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(9, 5))
-    judged = [(n, c) for n, c in validation.clusters.items() if c.cohesion is not None]
+    judged = [(n, c) for n, c in validation.clusters.items() if c.cohesion_z is not None]
     for (name, cluster), colour in zip(judged, _colours(len(judged))):
-        ax.plot(validation.layers, cluster.cohesion, label=name, color=colour, linewidth=1.6)
-    ax.axhline(validation.thresholds.cohesive_cohesion, color="green", linestyle="--", linewidth=0.8, label="cohesive bar")
-    ax.axhline(validation.thresholds.anti_clustered_cohesion, color="grey", linewidth=0.8)
+        small = cluster.labels and cluster.labels[0] == "too small to judge"
+        ax.plot(validation.layers, cluster.cohesion_z, label=name + (" (too small to judge)" if small else ""), color=colour,
+                linewidth=0.8 if small else 1.6, linestyle=":" if small else "-")
+    for bar in (-1.96, 1.96):
+        ax.axhline(bar, color="grey", linestyle="--", linewidth=0.8)
+    ax.axhline(0.0, color="grey", linewidth=0.6)
     deep = validation.thirds["deep"]
     ax.axvspan(deep[0] - 0.5, deep[-1] + 0.5, color="0.92", zorder=0)
     ax.set_xlabel("layer (output of block layer-1)")
-    ax.set_ylabel("cohesion (within - between cosine)")
-    ax.set_title("Cluster cohesion by layer (shaded: deep third)")
+    ax.set_ylabel("cohesion z against random concept sets of the same size")
+    ax.set_title("Cluster cohesion against its size-matched null, by layer (shaded: deep third; dashed: |z| = 1.96, uncorrected)")
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.tight_layout()
     _save(fig, path)

@@ -1,9 +1,10 @@
 """Grouped cross-validated linear probes with a concept-level permutation null.
 
 Folds (no leak across them):
-- cluster probe: whole concepts are assigned to folds (scikit-learn's ``StratifiedGroupKFold``,
-  groups = concepts, stratified by cluster), and a fold's training set is *purged* of every text that
-  shares a paired scenario with one of its test texts. No concept and no scenario is on both sides.
+- cluster probe: whole concepts are assigned to folds (in random order, each to the fold with the
+  fewest texts; blind to the labels, so the permutation test stays exact), and a fold's training set
+  is *purged* of every text that shares a paired scenario with one of its test texts. No concept and
+  no scenario is on both sides.
 - concept probe: groups = a paired scenario's texts together, each story alone; the concept is
   necessarily on both sides (that is the question), no scenario is.
 
@@ -29,7 +30,6 @@ standard deviation of the ridge accuracy over ``cv_seeds`` fold assignments.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -73,18 +73,24 @@ def standardise(states: np.ndarray) -> np.ndarray:
     return ((states - mean) / np.where(sd > 0, sd, 1.0)).astype(np.float32)
 
 
-def assign_folds(data: ProbeData, folds: int, seed: int) -> np.ndarray:
-    """[F, n] train masks (purged of shared scenarios) and the test fold of each text, as (train, test_fold)."""
-    from sklearn.model_selection import StratifiedGroupKFold
+def assign_folds(data: ProbeData, folds: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """([F, n] train masks purged of shared scenarios, [n] test fold of each text).
 
+    Groups go to folds in a random order, each to the fold with the fewest texts so far. The
+    assignment never looks at the labels: folds stratified on the observed labels would suit them
+    better than any permutation of them, and the permutation test would no longer be exact.
+    """
     n = len(data.unit)
-    y = data.unit_class[data.unit]
-    test_fold = np.empty(n, dtype=np.int64)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "the least populated class has fewer members than n_splits"
-        splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
-        for f, (_, test) in enumerate(splitter.split(np.zeros(n), y, data.fold_group)):
-            test_fold[test] = f
+    names, group = np.unique(data.fold_group, return_inverse=True)
+    sizes = np.bincount(group, minlength=len(names))
+    order = np.random.default_rng(seed).permutation(len(names))
+    load = np.zeros(folds, np.int64)
+    fold_of_group = np.empty(len(names), np.int64)
+    for g in order:
+        f = int(np.argmin(load))
+        fold_of_group[g] = f
+        load[f] += sizes[g]
+    test_fold = fold_of_group[group]
     train = test_fold[None, :] != np.arange(folds)[:, None]
     scenarios = np.array([s or "" for s in data.scenario])
     for f in range(folds):
@@ -94,25 +100,53 @@ def assign_folds(data: ProbeData, folds: int, seed: int) -> np.ndarray:
     return train, test_fold
 
 
-def ridge_scores(X: np.ndarray, unit: np.ndarray, n_units: int, train: np.ndarray, test: np.ndarray, ridge: float) -> np.ndarray:
-    """Held-out ridge-classifier scores per unit: G [L, n_test, U] such that scores = G @ Z for unit labels Z [U, K].
+class RidgeLayer:
+    """One layer's standardised states, shared by every fold's ridge fit (its Gram matrix computed once)."""
 
-    The intercept is unpenalised (features centred on the training mean); the targets are the
-    units' one-hot rows, so any relabelling of units is a product with G, no refit.
-    """
-    Xt, Xs = X[:, train], X[:, test]
-    n_t = Xt.shape[1]
-    mean = Xt.mean(axis=1, keepdims=True)
-    Xc = Xt - mean
-    A = np.swapaxes(Xc, 1, 2) @ Xc
-    d = A.shape[-1]
-    A[:, np.arange(d), np.arange(d)] += ridge * n_t
-    E = np.zeros((n_t, n_units), np.float32)
-    E[np.arange(n_t), unit[train]] = 1.0
-    B = np.swapaxes(Xc, 1, 2) @ E  # [L, d, U]
-    coef = np.linalg.solve(A, B)
-    share = E.mean(axis=0)  # the intercept: each unit's share of the training texts
-    return (Xs - mean) @ coef + share
+    def __init__(self, X: np.ndarray):
+        self.X = np.ascontiguousarray(X, dtype=np.float64)
+        self.total = self.X.sum(axis=0)
+        self._gram: np.ndarray | None = None
+
+    @property
+    def gram(self) -> np.ndarray:
+        if self._gram is None:
+            self._gram = self.X.T @ self.X  # BLAS syrk, once per layer
+        return self._gram
+
+    def scores(self, unit: np.ndarray, n_units: int, train: np.ndarray, test: np.ndarray, ridge: float) -> np.ndarray:
+        """Held-out ridge-classifier scores per unit: G [n_test, U] such that scores = G @ Z for unit labels Z [U, K].
+
+        The intercept is unpenalised (features centred on the training mean); the targets are the
+        units' one-hot rows, so any relabelling of units is a product with G, no refit. With more
+        training texts than features the primal system (the layer's Gram minus the rows left out) is
+        solved, otherwise the dual (kernel) one: the same solution, the smaller matrix.
+        """
+        from scipy.linalg import cho_factor, cho_solve
+
+        X = self.X
+        n_t, d = int(train.sum()), X.shape[1]
+        counts = np.bincount(unit[train], minlength=n_units).astype(float)
+        if n_t > d:
+            out = np.ascontiguousarray(X[~train])
+            mean = (self.total - out.sum(axis=0)) / n_t
+            A = self.gram - out.T @ out - n_t * np.outer(mean, mean)
+            A[np.diag_indices_from(A)] += ridge * n_t
+            sums = np.zeros((n_units, d))
+            np.add.at(sums, unit[train], X[train])
+            B = (sums - counts[:, None] * mean).T  # Xcᵀ E: [d, U]
+            coef = cho_solve(cho_factor(A, check_finite=False), B, check_finite=False)
+            G = (X[test] - mean) @ coef
+        else:
+            Xt = X[train]
+            mean = Xt.mean(axis=0)
+            Xc = Xt - mean
+            K = Xc @ Xc.T
+            K[np.diag_indices_from(K)] += ridge * n_t
+            E = np.zeros((n_t, n_units))
+            E[np.arange(n_t), unit[train]] = 1.0
+            G = ((X[test] - mean) @ Xc.T) @ cho_solve(cho_factor(K, check_finite=False), E, check_finite=False)
+        return (G + counts / n_t).astype(np.float32)
 
 
 def _logistic_correct(X: np.ndarray, y: np.ndarray, train: np.ndarray, test_fold: np.ndarray, C: float) -> np.ndarray:
@@ -163,34 +197,41 @@ def probe(
     labelings = label_permutations(data.unit_class, config.permutations if permute else 0, rng)  # [1+P, U]
     P = labelings.shape[0]
 
-    seed_accuracy = []
-    correct = null_hits = None
+    headline_layers = [x for x in config.headline_layers if x in layers] or [layers[-1]]
+    headline_idx = [layers.index(x) for x in headline_layers]
+    prepared = [RidgeLayer(X[li]) for li in range(len(layers))]
+    seed_accuracy = []  # the spread over fold seeds, at the headline layers (a refit per seed)
+    correct = np.zeros((n, len(layers)), bool)
+    null_hits = np.zeros((len(layers), P), np.int64)
     for s in range(config.cv_seeds):
         train, test_fold = assign_folds(data, config.folds, config.seed + s)
-        hits = np.zeros((len(layers), P if s == 0 else 1), np.int64)
-        obs_correct = np.zeros((n, len(layers)), bool)
+        which = range(len(layers)) if s == 0 else headline_idx
+        hits = np.zeros(len(layers))
         for f in range(config.folds):
             test = test_fold == f
             if not test.any():
                 continue
-            G = ridge_scores(X, data.unit, U, train[f], test, config.ridge)  # [L, n_s, U]
             units = data.unit[test]
-            sets = labelings if s == 0 else labelings[:1]
-            for start in range(0, len(sets), PERMUTATION_CHUNK):
-                chunk = sets[start : start + PERMUTATION_CHUNK]  # [p, U]
-                Z = np.eye(K, dtype=np.float32)[chunk].transpose(1, 0, 2).reshape(U, -1)  # [U, p*K]
-                scores = (G @ Z).reshape(len(layers), len(units), len(chunk), K)
-                hit = scores.argmax(axis=3) == chunk[:, units].T[None]  # [L, n_s, p]
-                hits[:, start : start + len(chunk)] += hit.sum(axis=1)
-                if start == 0:
-                    obs_correct[test] = hit[:, :, 0].T
-        seed_accuracy.append(hits[:, 0] / n)
-        if s == 0:
-            correct, null_hits = obs_correct, hits
-    assert correct is not None and null_hits is not None
+            for li in which:
+                G = prepared[li].scores(data.unit, U, train[f], test, config.ridge)  # [n_s, U]
+                sets = labelings if s == 0 else labelings[:1]
+                for start in range(0, len(sets), PERMUTATION_CHUNK):
+                    chunk = sets[start : start + PERMUTATION_CHUNK]  # [p, U]
+                    Z = np.eye(K, dtype=np.float32)[chunk].transpose(1, 0, 2).reshape(U, -1)  # [U, p*K]
+                    scores = (G @ Z).reshape(len(units), len(chunk), K)
+                    hit = scores.argmax(axis=2) == chunk[:, units].T  # [n_s, p]
+                    if s == 0:
+                        null_hits[li, start : start + len(chunk)] += hit.sum(axis=0)
+                        if start == 0:
+                            correct[test, li] = hit[:, 0]
+                    else:
+                        hits[li] += hit[:, 0].sum()
+        seed_accuracy.append(null_hits[:, 0] / n if s == 0 else hits / n)
     accuracy = null_hits / n  # [L, 1+P]
     observed, null = accuracy[:, 0], accuracy[:, 1:]
-    spread = np.std(np.stack(seed_accuracy), axis=0) if config.cv_seeds > 1 else np.zeros(len(layers))
+    spread = np.full(len(layers), np.nan)
+    if config.cv_seeds > 1:
+        spread[headline_idx] = np.std(np.stack(seed_accuracy), axis=0)[headline_idx]
     boot = group_bootstrap(correct, data.unit if permute else data.fold_group, config.bootstrap, rng)
     low, high = np.percentile(boot, [2.5, 97.5], axis=0)
     chance = float(np.bincount(y, minlength=K).max() / n)
@@ -210,7 +251,7 @@ def probe(
             accuracy=r(observed[i]),
             ci_low=r(low[i]),
             ci_high=r(high[i]),
-            cv_seed_sd=r(spread[i]),
+            cv_seed_sd=None if np.isnan(spread[i]) else r(spread[i]),
             chance=r(chance),
             null_mean=r(null_mean[i]) if has_null else None,
             null_95=r(null_high[i]) if has_null else None,
@@ -220,7 +261,6 @@ def probe(
         for i, layer in enumerate(layers)
     ]
     best = int(np.argmax(observed))
-    headline_layers = [x for x in config.headline_layers if x in layers] or [layers[-1]]
     headline, headline_reason = _headline(
         states, data, y, layers, headline_layers, config, correct, accuracy if has_null else None, rng
     )
@@ -235,7 +275,7 @@ def probe(
             classifier="ridge classifier (one-hot targets, closed form) on standardised hidden states; "
             "headline: scikit-learn LogisticRegression",
             grouping=(
-                "folds by concept (StratifiedGroupKFold), training purged of texts sharing a paired scenario with the test fold"
+                "folds by concept (random, balanced by texts, blind to labels), training purged of texts sharing a paired scenario with the test fold"
                 if permute
                 else "folds by paired scenario (its texts together) or single story; concepts on both sides by design"
             ),

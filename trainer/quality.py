@@ -37,6 +37,7 @@ from schemas.analysis import (
     NullTest,
     TextAlignment,
 )
+from trainer.confounds import shared_scenarios
 from trainer.nulls import null_test
 
 if TYPE_CHECKING:
@@ -380,6 +381,7 @@ def compute_quality(run: RunData, *, report_layer: int, down: DownProjections, s
             if cols is not None:
                 neuron_best[li], neuron_idx[li] = best_column_cosine(vectors[li], cols)
 
+    shared = shared_scenarios([t.get("kind") for t in run.texts], [t.get("scenario") for t in run.texts], concept_of_text, n_concepts)
     report_gram = gram[report_idx].copy()
     np.fill_diagonal(report_gram, -np.inf)
     concepts: dict[str, ConceptQuality] = {}
@@ -415,7 +417,7 @@ def compute_quality(run: RunData, *, report_layer: int, down: DownProjections, s
             text_align.append(item)
         lowest = [] if alone else sorted(text_align, key=lambda t: t.loo if t.loo is not None else 0.0)[:LOWEST]
         order = np.argsort(-report_gram[ci])[: min(NEAREST, n_concepts - 1)]
-        nearest = [Neighbour(concept=run.concepts[j], cosine=_r(report_gram[ci, j])) for j in order]
+        nearest = [Neighbour(concept=run.concepts[j], cosine=_r(report_gram[ci, j]), shared_scenarios=shared[ci][j]) for j in order]
 
         redundancy = None
         if r2 is not None and coef is not None:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from schemas.analysis import ClusterValidation, SourceGeometry, ThirdSummary, ValenceLayer, ValidationReport, ValidationThresholds
-from trainer.confounds import narrator_confound, scenario_confound, source_vectors
+from trainer.confounds import narrator_confound, scenario_confound, shared_scenarios, source_vectors
 from trainer.nulls import cluster_statistics, compare, holm, label_permutations, null_test
 from trainer.probes import ProbeConfig, ProbeData, probe
 from trainer.quality import gram_matrices
@@ -290,27 +290,11 @@ def _add_confounds(run: RunData, report: ValidationReport, gram: np.ndarray, cod
         vectors, which = sources[source]
         report.geometry_by_source.append(_source_geometry(source, recipes[source], vectors, codes[which], cluster_names, permutations, rng))
 
-    shared = shared_scenarios(run)
+    shared = shared_scenarios([t.get("kind") for t in run.texts], [t.get("scenario") for t in run.texts], run.text_concept_index, len(run.concepts))
     deep_gram = gram[deep_idx].mean(axis=0)
     report.scenario_confound = scenario_confound(deep_gram, shared, codes, run.concepts, deep, permutations, rng, ALPHA)
     persons = [t.get("narrator") for t in run.texts]
     report.narrator_confound = narrator_confound(run.vectors[deep_idx], deep_acts, persons, concept_of_text, run.concepts, deep, permutations, rng, ALPHA)
-
-
-def shared_scenarios(run: RunData) -> list[list[list[str]]]:
-    """[C][C] the paired scenarios in which both concepts have a variant."""
-    where: dict[str, set[int]] = {}
-    for t, ci in zip(run.texts, run.text_concept_index):
-        if t.get("kind") == "variant" and t.get("scenario") and ci >= 0:
-            where.setdefault(t["scenario"], set()).add(int(ci))
-    n = len(run.concepts)
-    out: list[list[list[str]]] = [[[] for _ in range(n)] for _ in range(n)]
-    for scenario, members in sorted(where.items()):
-        for i in members:
-            for j in members:
-                if i != j:
-                    out[i][j].append(scenario)
-    return out
 
 
 def probe_data(run: RunData, level: str) -> tuple[ProbeData | None, np.ndarray, str | None]:
