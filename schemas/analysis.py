@@ -77,7 +77,7 @@ class Redundancy(BaseModel):
     test: NullTest | None = Field(
         None, description="R² of the concept's mean-difference vector rebuilt from the activations, against the R² of vectors built from texts with shuffled concept labels (pooled over concepts)."
     )
-    redundant: bool = Field(description="test above its null at alpha.")
+    redundant: bool = Field(description="test above its null at alpha, and r2 above the null's 97.5th percentile.")
     contributors: list[Contributor] = Field(description="Largest |coefficient| first, at the report layer.")
 
 

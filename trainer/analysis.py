@@ -197,7 +197,7 @@ def _analyze(run: RunData, report_layer: int, model_path: Path | None, probes: b
     quality = compute_quality(run, report_layer=report_layer, down=down)
     timings["quality"] = time.perf_counter() - start
     start = time.perf_counter()
-    validation = compute_validation(run, probes=probes)
+    validation = compute_validation(run, probes=probes, headline_layers=[report_layer])
     timings["validation"] = time.perf_counter() - start
     result = AnalysisResult(quality=quality, validation=validation, triage=None, timings=timings)
     if triage:

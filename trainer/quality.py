@@ -192,14 +192,15 @@ def random_set_first_pc(activations: np.ndarray, pool: np.ndarray, size: int, dr
 
 
 def shuffled_redundancy(activations: np.ndarray, concept_of_text: np.ndarray, n_concepts: int, shuffles: int, alpha: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Ridge R² of mean-difference vectors (concept mean - all-text mean) at one layer [n, h]:
-    (observed [C], null [shuffles * C]) where the null reassigns the concept labels across texts (sizes kept)."""
+    """Ridge R² of mean-difference vectors (concept mean - mean of all texts) at one layer [n, h]:
+    (observed [C], null [shuffles * C]) where the null reassigns the concept labels across texts (sizes kept).
+    The observed vectors are rebuilt with the same recipe as the null's, so the two compare like with like."""
     rows = np.flatnonzero(concept_of_text >= 0)
-    mean = activations.mean(axis=0)
-    centered = activations[rows] - mean
+    states = activations[rows] - activations.mean(axis=0)
+    counts = np.maximum(np.bincount(concept_of_text[rows], minlength=n_concepts), 1)[:, None]
 
     def r2(codes: np.ndarray) -> np.ndarray:
-        vectors = unit(np.eye(n_concepts, dtype=np.float32)[codes].T @ centered)
+        vectors = unit((np.eye(n_concepts, dtype=np.float32)[codes].T @ states) / counts)
         return ridge_redundancy(gram_matrices(vectors)[None], alpha)[0][0]
 
     observed = r2(concept_of_text[rows])
@@ -429,7 +430,8 @@ def compute_quality(run: RunData, *, report_layer: int, down: DownProjections, s
                 r2_by_layer=[_r(v) for v in r2[:, ci]],
                 r2=_r(r2[report_idx, ci]),
                 test=test,
-                redundant=bool(test.p < ALPHA),
+                # both the run's own R² and the rebuilt vectors' must beat the label-shuffled null
+                redundant=bool(test.p < ALPHA and r2[report_idx, ci] > test.null_high),
                 contributors=[
                     Contributor(concept=run.concepts[j], coefficient=_r(weights[j]), cosine=_r(gram[report_idx, ci, j]))
                     for j in top
@@ -459,7 +461,9 @@ def compute_quality(run: RunData, *, report_layer: int, down: DownProjections, s
             first_pc_test=pc_test,
             shape=shape,  # type: ignore[arg-type]
             alignment=text_align,
-            alignment_reason="one text: cannot judge its texts (it defines its own direction)" if alone else None,
+            alignment_reason=(
+                None if not alone else "one text: cannot judge its texts (it defines its own direction)" if len(rows) == 1 else "no texts in the run"
+            ),
             lowest_aligned=[LowAlignment(rel=t.rel, deep=t.deep, loo=t.loo, loo_p=t.loo_p) for t in lowest],
             nearest=nearest,
             redundancy=redundancy,

@@ -157,7 +157,7 @@ def compute_triage(run: RunData, quality: QualityReport, validation: ValidationR
         cohesive_clusters=cohesive,
         unjudged_clusters=unjudged,
         far_concepts=far,
-        one_text_concepts=[name for name, c in quality.concepts.items() if c.alignment_reason],
+        one_text_concepts=[name for name, c in quality.concepts.items() if c.n_positives == 1],
         texts=texts,
     )
 
