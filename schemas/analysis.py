@@ -37,7 +37,7 @@ class NullTest(BaseModel):
 class QualityThresholds(BaseModel):
     alpha: float = Field(description="Significance level of the labels below, each against its null.")
     min_first_pc_texts: int = Field(description="The first-PC ratio is judged from this many positives up (fewer span too few directions).")
-    null_draws: int = Field(description="Random text sets drawn per size for the alignment and first-PC nulls.")
+    null_draws: int = Field(description="Random text sets drawn per size for the leave-one-out alignment null (the first-PC null's draws: first_pc_test.permutations).")
     redundancy_shuffles: int = Field(description="Label shuffles building the redundancy null.")
     single_neuron_cosine: float = Field(description="Best |cosine| with a down-projection column above this: essentially one MLP neuron.")
     ridge_alpha: float = Field(description="L2 penalty of the redundancy ridge regression (unit-length regressors, no intercept).")

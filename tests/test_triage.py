@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -129,3 +130,19 @@ def test_mismatched_activations_fail_with_the_file_named(tmp_path: Path):
     assert out.stderr.startswith(f"error: {run_dir / 'activations.safetensors'}: tensor layer_1 missing or not [49, 64]")
     assert out.stderr.count("\n") == 1
     assert not (run_dir / "quality.json").exists()
+
+
+def test_near_duplicate_filter_finds_exactly_the_brute_force_pairs():
+    from trainer.triage import near_duplicates
+
+    rng = np.random.default_rng(0)
+    states = rng.normal(size=(4, 60, 16))
+    states[:, 7] = states[:, 3] + rng.normal(size=(4, 16)) * 0.05  # near copies
+    states[:, 20] = states[:, 11] + rng.normal(size=(4, 16)) * 0.2  # close, not close enough on every layer
+    centered = states - states.mean(axis=1, keepdims=True)
+    unit = centered / np.linalg.norm(centered, axis=-1, keepdims=True)
+    mean_cos = np.einsum("lih,ljh->ij", unit, unit) / 4
+    for threshold in (0.97, 0.9):
+        expected = {(i, j) for i in range(60) for j in range(i + 1, 60) if mean_cos[i, j] >= threshold}
+        assert {(a, b) for a, b, _ in near_duplicates(states, threshold)} == expected
+    assert (3, 7) in {(a, b) for a, b, _ in near_duplicates(states, 0.97)}

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 ALPHA = 0.05
 MIN_FIRST_PC_TEXTS = 4
 NULL_DRAWS = 499
+FIRST_PC_DRAWS = 199  # an eigendecomposition per draw and layer: the costliest null of the report
 REDUNDANCY_SHUFFLES = 49
 THRESHOLDS = QualityThresholds(
     alpha=ALPHA,
@@ -165,12 +166,18 @@ def loo_alignment(activations: np.ndarray, concept_of_text: np.ndarray) -> np.nd
     return out
 
 
+def _chunk(activations: np.ndarray, size: int) -> int:
+    """Draws per batch so a gathered [layers, draws, size, hidden] block stays near 10 M numbers."""
+    return max(1, min(100, 10_000_000 // (activations.shape[0] * size * activations.shape[2])))
+
+
 def random_set_alignment(activations: np.ndarray, pool: np.ndarray, size: int, draws: int, rng: np.random.Generator) -> np.ndarray:
     """[draws] the LOO alignment of a random text with the mean of ``size - 1`` other random texts from ``pool``."""
     centered = activations - activations.mean(axis=1, keepdims=True)
     out = np.empty(draws)
-    for start in range(0, draws, 100):
-        m = min(100, draws - start)
+    step = _chunk(activations, size)
+    for start in range(0, draws, step):
+        m = min(step, draws - start)
         idx = np.stack([rng.choice(pool, size, replace=False) for _ in range(m)])  # [m, size]
         first = centered[:, idx[:, 0]]
         others = centered[:, idx[:, 1:]].mean(axis=2)
@@ -181,12 +188,13 @@ def random_set_alignment(activations: np.ndarray, pool: np.ndarray, size: int, d
 def random_set_first_pc(activations: np.ndarray, pool: np.ndarray, size: int, draws: int, rng: np.random.Generator) -> np.ndarray:
     """[draws] deep-mean first-PC variance ratio of random sets of ``size`` texts from ``pool``."""
     out = np.empty(draws)
-    for start in range(0, draws, 100):
-        m = min(100, draws - start)
+    step = _chunk(activations, size)
+    for start in range(0, draws, step):
+        m = min(step, draws - start)
         idx = np.stack([rng.choice(pool, size, replace=False) for _ in range(m)])
-        x = activations[:, idx]  # [L, m, size, h]
-        x = x - x.mean(axis=2, keepdims=True)
-        eig = np.clip(np.linalg.eigvalsh(gram_matrices(x)), 0.0, None)
+        x = activations[:, idx].astype(np.float32)  # [L, m, size, h]
+        x -= x.mean(axis=2, keepdims=True)
+        eig = np.clip(np.linalg.eigvalsh(x @ np.swapaxes(x, -1, -2)), 0.0, None)
         out[start : start + m] = (eig[..., -1] / np.maximum(eig.sum(axis=-1), 1e-30)).mean(axis=0)
     return out
 
@@ -362,7 +370,7 @@ def compute_quality(run: RunData, *, report_layer: int, down: DownProjections, s
     sizes = np.bincount(concept_of_text[pool], minlength=n_concepts)
     loo_null = {int(s): random_set_alignment(deep_acts, pool, int(s), NULL_DRAWS, rng) for s in set(sizes.tolist()) if 2 <= s <= len(pool)}
     pc_null = {
-        int(s): random_set_first_pc(deep_acts, pool, int(s), NULL_DRAWS, rng) for s in set(sizes.tolist()) if MIN_FIRST_PC_TEXTS <= s <= len(pool)
+        int(s): random_set_first_pc(deep_acts, pool, int(s), FIRST_PC_DRAWS, rng) for s in set(sizes.tolist()) if MIN_FIRST_PC_TEXTS <= s <= len(pool)
     }
 
     r2 = coef = None

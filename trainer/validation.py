@@ -341,4 +341,6 @@ def _add_probes(run: RunData, report: ValidationReport, config: ProbeConfig) -> 
     if data is None:
         report.concept_probe_reason = reason
     else:
-        report.concept_probe = probe(run.activations[:, rows], data, run.layers, "concept", config, permute=False)
+        # the concept probe has no null to correct over layers: it runs on the pre-declared layers only
+        idx = [run.layers.index(x) for x in config.headline_layers]
+        report.concept_probe = probe(run.activations[idx][:, rows], data, list(config.headline_layers), "concept", config, permute=False)
