@@ -31,6 +31,33 @@ SHAPES = {
 }
 
 
+def run_info(model: Path, n_texts: int, n_concepts: int):
+    """run.json of the synthetic run: what a training run of this shape would record."""
+    from schemas.run import CacheStats, CorpusInfo, ExtractionInfo, LintSummary, ModelInfo, RunInfo, TrainConfig, VectorsInfo
+
+    return RunInfo(
+        created="2026-01-01T00:00:00+00:00",
+        config=TrainConfig(model=str(model)),
+        model=ModelInfo(
+            name="synthetic", kind="local", path=str(model), identity=f"path:{model}", revision="0",
+            architecture="llama", n_layers=len(LAYERS), hidden_size=HIDDEN, dtype="float32", device="cpu",
+        ),
+        corpus=CorpusInfo(
+            root="synthetic", manifest="synthetic/manifest.json", content_hash="0" * 64,
+            n_texts=n_texts, n_stories=n_texts, n_baselines=0, n_variants=0,
+        ),
+        lint=LintSummary(counts={}, allowed_errors=False),
+        extraction=ExtractionInfo(
+            layers=LAYERS, pool="mean", skip_tokens=50, chat_template=False, batch_size=16, tokens=0,
+            cache=CacheStats(directory=None, hits=0, misses=n_texts, corrupt=0), mean_norm={str(x): 1.0 for x in LAYERS},
+        ),
+        vectors=VectorsInfo(method="diffmean", n_concepts=n_concepts),
+        versions={},
+        timings={},
+        files=[],
+    )
+
+
 def synthetic_run(root: Path, *, n_concepts: int, n_clusters: int, stories: int, variants: int, seed: int = 0, **_: object) -> Path:
     from safetensors.numpy import save_file
 
@@ -55,47 +82,22 @@ def synthetic_run(root: Path, *, n_concepts: int, n_clusters: int, stories: int,
     acts = acts.astype(np.float32)
 
     counts = np.bincount(concept_of_text[has], minlength=n_concepts)
-    vectors = {}
-    for li, layer in enumerate(LAYERS):
+    vectors = []
+    for li in range(len(LAYERS)):
         sums = np.zeros((n_concepts, HIDDEN))
         np.add.at(sums, concept_of_text[has], acts[li, has])
         pos = sums / counts[:, None]
         neg = (acts[li].sum(axis=0) - sums) / (len(rows) - counts[:, None])
         diff = pos - neg
-        vectors[f"layer_{layer}.vectors"] = (diff / np.linalg.norm(diff, axis=1, keepdims=True)).astype(np.float16)
+        vectors.append(diff / np.linalg.norm(diff, axis=1, keepdims=True))
 
-    root.mkdir(parents=True, exist_ok=True)
-    save_file(vectors, str(root / "readout.safetensors"))
-    save_file({f"layer_{layer}": acts[li] for li, layer in enumerate(LAYERS)}, str(root / "activations.safetensors"))
-    (root / "readout.json").write_text(json.dumps({"concepts": concepts, "layers": LAYERS, "hidden_size": HIDDEN, "dtype": "float16"}))
-    texts = []
-    for r, (c, kind, scenario) in enumerate(rows):
-        rel = f"stories/{concepts[c]}/{r:04d}.txt" if kind == "story" else f"paired/{scenario}/{concepts[c] if c >= 0 else 'baseline'}_{r}.txt"
-        texts.append(
-            {
-                "rel": rel,
-                "kind": kind,
-                "concept": concepts[c] if c >= 0 else None,
-                "scenario": scenario,
-                "sha256": hashlib.sha256(rel.encode()).hexdigest(),
-                "words": 200,
-                "narrator": str(persons[r]),
-            }
-        )
-    (root / "texts.json").write_text(json.dumps(texts))
-    manifest = {
-        "version": 1,
-        "clusters": {k: {"title": k} for k in clusters},
-        "concepts": {
-            c: {"cluster": clusters[cluster_of[i]], "valence": ("positive", "negative", "neutral")[i % 3], "keywords": [f"word{i}"]}
-            for i, c in enumerate(concepts)
-        },
-    }
-    (root / "manifest.json").write_text(json.dumps(manifest))
-    (root / "lint.json").write_text(json.dumps({"findings": [], "files_checked": len(texts), "counts": {}}))
+    from schemas.finding import LintReport
+    from schemas.manifest import Manifest
+    from schemas.run import TextRecord
+    from trainer.runfolder import RunFolder
 
-    model = root / "model"
-    model.mkdir()
+    model = root.parent / f"{root.name}-model"
+    model.mkdir(parents=True)
     save_file(
         {
             f"model.layers.{b}.mlp.down_proj.weight": rng.normal(size=(HIDDEN, INTERMEDIATE)).astype(np.float16)
@@ -103,7 +105,38 @@ def synthetic_run(root: Path, *, n_concepts: int, n_clusters: int, stories: int,
         },
         str(model / "model.safetensors"),
     )
-    (root / "run.json").write_text(json.dumps({"model": {"id": "synthetic", "path": str(model)}, "method": "diffmean"}))
+    texts = []
+    for r, (c, kind, scenario) in enumerate(rows):
+        rel = f"stories/{concepts[c]}/{r:04d}.txt" if kind == "story" else f"paired/{scenario}/{concepts[c] if c >= 0 else 'baseline'}_{r}.txt"
+        texts.append(
+            TextRecord(
+                rel=rel,
+                kind=kind,  # type: ignore[arg-type]
+                concept=concepts[c] if c >= 0 else None,
+                scenario=scenario,
+                sha256=hashlib.sha256(rel.encode()).hexdigest(),
+                words=200,
+                narrator=str(persons[r]),  # type: ignore[arg-type]
+            )
+        )
+    manifest = Manifest.model_validate(
+        {
+            "version": 1,
+            "clusters": {k: {"title": k} for k in clusters},
+            "concepts": {
+                c: {"cluster": clusters[cluster_of[i]], "valence": ("positive", "negative", "neutral")[i % 3], "keywords": [f"word{i}"]}
+                for i, c in enumerate(concepts)
+            },
+        }
+    )
+    with RunFolder.build(root) as folder:
+        folder.write_readout(concepts, LAYERS, np.stack(vectors))
+        writer = folder.activation_writer(LAYERS, len(rows), HIDDEN)
+        writer.write_rows(np.arange(len(rows)), acts)
+        folder.write_texts(texts)
+        folder.write_manifest(manifest.model_dump_json(by_alias=True).encode())
+        folder.write_lint(LintReport(findings=[], files_checked=len(texts), counts={}))
+        folder.commit(run_info(model, len(texts), n_concepts=n_concepts))
     return root
 
 
@@ -112,8 +145,9 @@ IN_TARGET = ("load run folder", "read down-projections", "quality", "validation 
 
 def time_steps(run_dir: Path) -> tuple[dict[str, float], str]:
     """Seconds per analysis step on a run folder, and a one-line description of the run."""
-    from trainer.analysis import default_report_layer, load_run
+    from trainer.linalg import default_report_layer
     from trainer.plots import write_pictures
+    from trainer.runfolder import RunFolder
     from trainer.quality import compute_quality, load_down_projections
     from trainer.report import render_html
     from trainer.triage import compute_triage
@@ -129,8 +163,8 @@ def time_steps(run_dir: Path) -> tuple[dict[str, float], str]:
         timings[name] = time.process_time() - start
         return out
 
-    run = timed("load run folder", lambda: load_run(run_dir))
-    down = timed("read down-projections", lambda: load_down_projections(run.run_info, run.layers, run.vectors.shape[-1]))
+    run = timed("load run folder", lambda: RunFolder.read(run_dir))
+    down = timed("read down-projections", lambda: load_down_projections(run.info.model, run.layers, run.vectors.shape[-1]))
     quality = timed("quality", lambda: compute_quality(run, report_layer=default_report_layer(run.layers), down=down))
     layer = default_report_layer(run.layers)
     validation = timed("validation with probes", lambda: compute_validation(run, probes=True, headline_layers=[layer]))

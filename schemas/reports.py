@@ -135,7 +135,7 @@ class SharedWord(_Strict):
     stories: int = Field(ge=1, description="Stories that use the word.")
 
 
-StatsFlagKind = Literal["narrator_dominant", "scene_bound", "setting_word"]
+StatsFlagKind = Literal["narrator_dominant", "scene_bound", "setting_word", "concept_narrator", "concept_setting"]
 
 
 class StatsFlag(_Strict):
@@ -153,6 +153,7 @@ class StatsThresholds(_Strict):
     setting_min_tellings: int = Field(description="Concepts with fewer tellings are not judged for a setting word.")
     setting_min_share: float = Field(description="Share of a concept's tellings a setting word must reach.")
     setting_max_corpus_share: float = Field(description="Share of all tellings a setting word must stay under.")
+    concept_min_stories: int = Field(2, description="Concepts with fewer stories are not judged for a shared narrator or setting.")
 
 
 class StatsReport(_Strict):

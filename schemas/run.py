@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 Method = Literal["diffmean", "paired", "centered"]
 PoolMode = Literal["last", "mean"]
 DType = Literal["bfloat16", "float16", "float32"]
+StoreDType = Literal["float32", "float16", "bfloat16"]
 TextKind = Literal["story", "baseline", "variant"]
 
 
@@ -30,6 +31,9 @@ class TrainConfig(BaseModel):
     method: Method = "diffmean"
     denoise_neutral: str | None = Field(None, description="Folder of neutral .txt files whose top principal components are projected out.")
     denoise_variance: float = Field(0.5, gt=0, le=1, description="Share of the neutral variance the projected-out components explain.")
+    activations_dtype: StoreDType = Field(
+        "float32", description="How activations/layer_<idx>.npy stores the pooled states (bfloat16 as uint16 bit patterns)."
+    )
     export_gguf: bool = False
     allow_lint_errors: bool = False
     use_cache: bool = True
@@ -58,7 +62,7 @@ class CorpusInfo(BaseModel):
     root: str
     manifest: str
     content_hash: str = Field(description="toolkit.corpus.Corpus.content_hash(): manifest plus every text's path and content.")
-    n_texts: int = Field(ge=0, description="Rows of activations.safetensors.")
+    n_texts: int = Field(ge=0, description="Rows of the activations (texts.json order).")
     n_stories: int = Field(ge=0)
     n_baselines: int = Field(ge=0)
     n_variants: int = Field(ge=0)
@@ -85,6 +89,9 @@ class ExtractionInfo(BaseModel):
     batch_size: int = Field(description="Final batch size (halved on out-of-memory).")
     tokens: int = Field(ge=0, description="Tokens fed to the model in this run (cache misses only).")
     cache: CacheStats
+    activations_dtype: StoreDType = Field(
+        "float32", description="Storage of the activations: float32, float16, or bfloat16 kept as uint16 bit patterns (read as float32)."
+    )
     mean_norm: dict[str, float] = Field(
         description="Mean L2 norm of the pooled states per layer: the scale a unit vector is measured against."
     )
@@ -107,7 +114,9 @@ class VectorsInfo(BaseModel):
 class RunInfo(BaseModel):
     """run.json: everything needed to know how a run folder was made."""
 
-    format_version: Literal[1] = 1
+    format_version: Literal[1, 2] = Field(
+        2, description="1: activations in one activations.safetensors; 2: one activations/layer_<idx>.npy per layer."
+    )
     created: str = Field(description="ISO 8601 time the run finished.")
     config: TrainConfig
     model: ModelInfo
@@ -132,7 +141,7 @@ class ReadoutInfo(BaseModel):
 
 
 class TextRecord(BaseModel):
-    """One row of activations.safetensors."""
+    """One row of the activations."""
 
     rel: str = Field(description="Path relative to the corpus root.")
     kind: TextKind
@@ -146,4 +155,4 @@ class TextRecord(BaseModel):
 
 
 class TextsFile(RootModel[list[TextRecord]]):
-    """texts.json: the texts in the row order of activations.safetensors."""
+    """texts.json: the texts in the row order of the activations."""

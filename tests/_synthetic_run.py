@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from schemas.run import CacheStats, CorpusInfo, ExtractionInfo, LintSummary, ModelInfo, RunInfo, TrainConfig, VectorsInfo
+
 HIDDEN = 64
 LAYERS = [1, 2, 3, 4, 5, 6]
 DEEP = {5, 6}
@@ -150,6 +152,31 @@ def write_model(folder: Path, vectors: dict[int, np.ndarray], *, concept: str, l
     return folder
 
 
+def run_info(model: Path | None, n_texts: int, format_version: int = 1) -> RunInfo:
+    """run.json as the release of that format writes it (format 1: amygdala 0.1.0)."""
+    model_path = str(model) if model else "synthetic/not-downloaded"
+    cache = CacheStats(directory=None, hits=0, misses=n_texts, corrupt=0)
+    return RunInfo(
+        format_version=format_version,
+        created="2026-01-01T00:00:00+00:00",
+        config=TrainConfig(model=model_path, dtype="float32", device="cpu"),
+        model=ModelInfo(
+            name="synthetic/tiny", kind="hub", path=model_path, identity="hub:synthetic/tiny", revision="0",
+            architecture="llama", n_layers=len(LAYERS), hidden_size=HIDDEN, dtype="float32", device="cpu",
+        ),
+        corpus=CorpusInfo(root="corpus", manifest="corpus/manifest.json", content_hash="0" * 64, n_texts=n_texts, n_stories=n_texts - 2, n_baselines=2, n_variants=0),
+        lint=LintSummary(counts={}, allowed_errors=False),
+        extraction=ExtractionInfo(
+            layers=LAYERS, pool="mean", skip_tokens=50, chat_template=False, batch_size=16, tokens=0, cache=cache,
+            mean_norm={str(layer): 1.0 for layer in LAYERS},
+        ),
+        vectors=VectorsInfo(method="diffmean", n_concepts=len(CONCEPTS)),
+        versions={"amygdala": "0.1.0" if format_version == 1 else "0.2.0"},
+        timings={"total": 0.0},
+        files=[],
+    )
+
+
 def write_run(
     root: Path,
     *,
@@ -157,23 +184,19 @@ def write_run(
     model: Path | None = None,
     lint: bool = True,
     changed_text: str | None = None,
+    format_version: int = 1,
+    activations_dtype: str = "float32",
 ) -> Path:
+    """A run folder as amygdala 0.1.0 wrote it by hand (format 1, activations.safetensors), or, with
+    ``format_version=2``, through ``RunFolder.build`` (activations/layer_<idx>.npy)."""
     from safetensors.numpy import save_file
 
-    root.mkdir(parents=True, exist_ok=True)
     vectors = {layer: directions(layer, fixed_split) for layer in LAYERS}
     texts, acts = texts_and_activations(vectors)
     if changed_text:
         for t in texts:
             if t["rel"] == changed_text:
                 t["sha256"] = hashlib.sha256(b"rewritten").hexdigest()
-    save_file({f"layer_{i}.vectors": v.astype(np.float16) for i, v in vectors.items()}, str(root / "readout.safetensors"))
-    (root / "readout.json").write_text(
-        json.dumps({"concepts": list(CONCEPTS), "layers": LAYERS, "hidden_size": HIDDEN, "dtype": "float16"})
-    )
-    save_file({f"layer_{i}": a for i, a in acts.items()}, str(root / "activations.safetensors"))
-    (root / "texts.json").write_text(json.dumps(texts))
-    (root / "manifest.json").write_text(json.dumps(manifest()))
     findings = []
     if lint:
         findings.append(
@@ -187,11 +210,38 @@ def write_run(
                 "message": "uses the concept's own keyword",
             }
         )
-    (root / "lint.json").write_text(json.dumps({"findings": findings, "files_checked": len(texts), "counts": {"error": len(findings)}}))
-    # the fields of schemas.run.RunInfo that the analysis reads
-    run_info = {
-        "config": {"method": "diffmean", "pool": "mean"},
-        "model": {"name": "synthetic/tiny", "identity": "synthetic/tiny", "revision": "0", "path": str(model) if model else "synthetic/not-downloaded"},
-    }
-    (root / "run.json").write_text(json.dumps(run_info))
+    lint_report = {"findings": findings, "files_checked": len(texts), "counts": {"error": len(findings)}}
+    if format_version == 2:
+        return _write_with_runfolder(root, model, vectors, texts, acts, lint_report, activations_dtype)
+    root.mkdir(parents=True, exist_ok=True)
+    save_file({f"layer_{i}.vectors": v.astype(np.float16) for i, v in vectors.items()}, str(root / "readout.safetensors"))
+    (root / "readout.json").write_text(
+        json.dumps({"concepts": list(CONCEPTS), "layers": LAYERS, "hidden_size": HIDDEN, "dtype": "float16"})
+    )
+    save_file({f"layer_{i}": a for i, a in acts.items()}, str(root / "activations.safetensors"))
+    (root / "texts.json").write_text(json.dumps(texts))
+    (root / "manifest.json").write_text(json.dumps(manifest()))
+    (root / "lint.json").write_text(json.dumps(lint_report))
+    (root / "run.json").write_text(run_info(model, len(texts)).model_dump_json(indent=2))
+    return root
+
+
+def _write_with_runfolder(root, model, vectors, texts, acts, lint_report, activations_dtype) -> Path:
+    from schemas.finding import LintReport
+    from schemas.run import TextRecord
+    from trainer.runfolder import RunFolder
+
+    info = run_info(model, len(texts), format_version=2)
+    info.extraction.activations_dtype = activations_dtype
+    info.config.activations_dtype = activations_dtype
+    with RunFolder.build(root) as folder:
+        folder.write_readout(list(CONCEPTS), LAYERS, np.stack([vectors[layer] for layer in LAYERS]))
+        writer = folder.activation_writer(LAYERS, len(texts), HIDDEN, activations_dtype)
+        states = np.stack([acts[layer] for layer in LAYERS])
+        for start in range(0, len(texts), 8):  # streamed, a batch of rows at a time
+            writer.write_rows(np.arange(start, min(start + 8, len(texts))), states[:, start : start + 8])
+        folder.write_texts([TextRecord.model_validate(t) for t in texts])
+        folder.write_manifest(json.dumps(manifest()).encode())
+        folder.write_lint(LintReport.model_validate(lint_report))
+        folder.commit(info)
     return root

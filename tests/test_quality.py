@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 
 from _synthetic_run import LAYERS, OUTLIER, directions, write_model, write_run
-from trainer.analysis import analyze, load_run
+from trainer.analysis import analyze
 from trainer.quality import first_pc_variance_ratio, load_down_projections, loo_alignment, ridge_redundancy, shuffled_redundancy
+from trainer.runfolder import RunFolder
 
 
 def quality_of(run_dir: Path, **kwargs):
-    return analyze(load_run(run_dir), probes=False, triage=False, **kwargs).quality
+    return analyze(RunFolder.read(run_dir), probes=False, triage=False, **kwargs).quality
 
 
 @pytest.fixture
@@ -142,7 +143,7 @@ def test_missing_weights_give_null_with_the_reason(tmp_path: Path):
     # an explicit folder overrides run.json
     vectors = {layer: directions(layer) for layer in LAYERS}
     model = write_model(tmp_path / "model", vectors, concept="tight_1", layer=6)
-    assert load_down_projections({}, LAYERS, 64, model).source.available
+    assert load_down_projections(None, LAYERS, 64, model).source.available
 
 
 def test_first_pc_is_judged_from_four_texts_against_random_sets(planted: Path):

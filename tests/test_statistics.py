@@ -8,10 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from _synthetic_run import run_info
 from schemas.manifest import Manifest
-from trainer.analysis import RunData
+from schemas.run import ReadoutInfo, TextRecord
 from trainer.confounds import narrator_confound, scenario_confound
 from trainer.probes import ProbeConfig, ProbeData, RidgeLayer, assign_folds, probe, standardise
+from trainer.rundata import RunData
 from trainer.validation import compute_validation
 
 FAST = ProbeConfig(permutations=99, bootstrap=200, cv_seeds=1, logistic=False)
@@ -45,12 +47,21 @@ def as_run(codes: np.ndarray, unit: np.ndarray, states: np.ndarray, centres: np.
     )
     vectors = centres / np.linalg.norm(centres, axis=-1, keepdims=True)
     texts = [
-        {"rel": f"stories/{concepts[u]}_{j}.txt", "kind": "story", "concept": concepts[u], "scenario": None,
-         "narrator": None if persons is None else persons[j]}
+        TextRecord(rel=f"stories/{concepts[u]}_{j}.txt", kind="story", concept=concepts[u], scenario=None, sha256="0" * 64, words=100,
+                   narrator=None if persons is None else persons[j])
         for j, u in enumerate(unit)
     ]
-    return RunData(root=Path("."), concepts=concepts, layers=list(range(1, states.shape[0] + 1)), vectors=vectors.astype(np.float32),
-                   activations=states, texts=texts, manifest=manifest, lint=None, run_info={})
+    layers = list(range(1, states.shape[0] + 1))
+    return RunData(
+        root=Path("."),
+        info=run_info(None, len(texts)),
+        readout=ReadoutInfo(concepts=concepts, layers=layers, hidden_size=states.shape[-1]),
+        texts=texts,
+        manifest=manifest,
+        lint=None,
+        vectors=vectors.astype(np.float32),
+        activation_layers=list(states),
+    )
 
 
 def cluster_probe(codes, unit, states, seed=0, config=FAST):

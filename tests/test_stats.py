@@ -166,6 +166,27 @@ def test_a_setting_that_travels_with_a_concept_is_flagged(make_corpus):
     assert not [f for f in report.flags if f.kind == "setting_word"]
 
 
+def test_a_concept_whose_stories_share_a_narrator_or_a_setting_is_flagged(make_corpus):
+    files = {
+        "stories/calm/ferry.txt": "I stood at the ferry rail and let the spray dry on my wrists.",
+        "stories/calm/orchard.txt": "I leaned my ladder on the pear tree and listened to the bees.",
+        "stories/glad/ferry.txt": "She waved from the ferry until the pier was a grey line.",
+        "stories/glad/kiln.txt": "You open your kiln and every bowl has come out whole.",
+        "stories/sore/one.txt": THIRD,
+    }
+    root = corpus3(make_corpus, files)
+    flags = {(f["kind"], f["subject"]): f for f in stats_json(root)["flags"] if f["kind"].startswith("concept_")}
+    assert set(flags) == {("concept_narrator", "calm")}
+    assert "all 2 stories of calm are told in the first person" in flags["concept_narrator", "calm"]["message"]
+    (root / "stories/glad/kiln.txt").write_text("You board the ferry at dawn and count the gulls on your rail.")
+    flags = {(f["kind"], f["subject"]): f for f in stats_json(root)["flags"] if f["kind"].startswith("concept_")}
+    assert set(flags) == {("concept_narrator", "calm"), ("concept_setting", "glad")}
+    setting = flags["concept_setting", "glad"]
+    assert "'ferry' (2/2)" in setting["message"] and setting["paths"] == ["stories/glad/ferry.txt", "stories/glad/kiln.txt"]
+    # a ferry in one story of calm and one of glad is no shared setting of either concept
+    assert ("concept_setting", "calm") not in flags
+
+
 def test_shared_vocabulary_counts_stories_across_clusters(make_corpus):
     root = corpus3(
         make_corpus,

@@ -14,13 +14,13 @@ from schemas.finding import LintReport
 from schemas.run import ReadoutInfo, RunInfo, TextsFile
 from toolkit.cli import app
 from toolkit.corpus import load_corpus
-from trainer.export import read_control_vector
+from trainer.runfolder import read_control_vector
 from trainer.model import resolve_model
 from trainer.vectors import concept_vectors
 from train_helpers import CONCEPTS, cache_dir, corpus_files, llama_dir, read_run, text  # noqa: F401  (fixtures)
 
 runner = CliRunner(env={"COLUMNS": "1000"})
-CONTRACT = ["activations.safetensors", "lint.json", "manifest.json", "readout.json", "readout.safetensors", "run.json", "texts.json"]
+CONTRACT = ["lint.json", "manifest.json", "readout.json", "readout.safetensors", "run.json", "texts.json"]
 
 
 def train(corpus, model, *extra, out="run"):
@@ -45,6 +45,7 @@ def test_the_run_folder_holds_the_contract_and_reads_back_to_identical_vectors(m
     assert result.exit_code == 0, result.output
     run = corpus.parent / "run"
     assert sorted(p.name for p in run.iterdir() if p.is_file()) == CONTRACT
+    assert sorted(p.name for p in (run / "activations").iterdir()) == ["layer_1.npy", "layer_2.npy", "layer_3.npy"]
 
     rows, layers, activations, readout, vectors = read_run(run)
     loaded = load_corpus(corpus, corpus / "manifest.json")
@@ -72,7 +73,8 @@ def test_the_run_folder_holds_the_contract_and_reads_back_to_identical_vectors(m
     assert info.model.kind == "local" and info.model.architecture == "llama" and info.model.dtype == "float32"
     assert {"lint", "model_setup", "extract", "vectors", "write", "total"} <= set(info.timings)
     assert {"python", "torch", "transformers", "numpy"} <= set(info.versions)
-    assert sorted(info.files) == sorted(CONTRACT + [f"gguf/{c}.gguf" for c in readout.concepts])
+    layer_files = [f"activations/layer_{layer}.npy" for layer in layers]
+    assert sorted(info.files) == sorted(CONTRACT + layer_files + [f"gguf/{c}.gguf" for c in readout.concepts])
 
     for c, concept in enumerate(readout.concepts):
         meta, directions = read_control_vector(run / "gguf" / f"{concept}.gguf")

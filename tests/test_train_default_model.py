@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from schemas.run import RunInfo
 from toolkit.cli import app
-from trainer.export import read_control_vector
+from trainer.runfolder import read_control_vector
 from trainer.model import bundled_gguf, file_sha256, models_dir
 from train_helpers import corpus_files, read_run
 

@@ -12,15 +12,17 @@ from typer.testing import CliRunner
 
 from _synthetic_run import DUPLICATES, LINTED, OUTLIER, write_run
 from toolkit.cli import app
-from trainer.analysis import analyze, load_run
-from trainer.triage import far_detail, render_markdown
+from trainer.analysis import analyze
+from trainer.report import render_markdown
+from trainer.runfolder import RunFolder
+from trainer.triage import far_detail
 
 runner = CliRunner(env={"COLUMNS": "1000"})
 
 
 @pytest.fixture
 def result(tmp_path: Path):
-    return analyze(load_run(write_run(tmp_path / "run")), probes=False)
+    return analyze(RunFolder.read(write_run(tmp_path / "run")), probes=False)
 
 
 def test_weak_clusters_are_judged_ones_not_above_their_null_in_the_deep_third(result):
@@ -71,11 +73,12 @@ def test_planted_outlier_ranks_first_among_texts_to_rewrite_out_of_sample(result
 
 def test_a_shared_scenario_is_named_as_the_reason_two_concepts_look_alike(tmp_path: Path):
 
-    run = load_run(write_run(tmp_path / "run"))
+    run = RunFolder.read(write_run(tmp_path / "run"))
     # split_1's texts become variants of a scenario that tight_2 also has a variant in
-    for t in run.texts:
-        if t["concept"] in ("split_1", "tight_2") and t["rel"].endswith("_a.txt"):
-            t["kind"], t["scenario"] = "variant", "beach_day"
+    run.texts = [
+        t.model_copy(update={"kind": "variant", "scenario": "beach_day"}) if t.concept in ("split_1", "tight_2") and t.rel.endswith("_a.txt") else t
+        for t in run.texts
+    ]
     result = analyze(run, probes=False)
     far = {f.concept: f for f in result.triage.far_concepts}
     assert far["split_1"].shared_scenarios == ["beach_day"]
@@ -118,7 +121,7 @@ def test_triage_command_writes_its_files_and_prints_the_report(tmp_path: Path):
 def test_a_folder_that_is_not_a_run_fails_in_one_line(tmp_path: Path):
     out = runner.invoke(app, ["triage", str(tmp_path)])
     assert out.exit_code == 2
-    assert out.stderr == f"error: {tmp_path}: missing readout.json (is this a run folder written by `amygdala train`?)\n"
+    assert out.stderr == f"error: {tmp_path}: missing run.json: every run folder `amygdala train` writes has one (since amygdala 0.1.0)\n"
 
 
 def test_mismatched_activations_fail_with_the_file_named(tmp_path: Path):

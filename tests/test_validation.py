@@ -9,15 +9,16 @@ import numpy as np
 import pytest
 
 from _synthetic_run import CONCEPTS, LAYERS, directions, write_run
-from trainer.analysis import load_run, thirds
+from trainer.linalg import thirds
 from trainer.nulls import cluster_statistics, holm, label_permutations
 from trainer.probes import ProbeConfig
+from trainer.runfolder import RunFolder
 from trainer.validation import compute_validation, valence_separation
 
 
 @pytest.fixture
 def run(tmp_path: Path):
-    return load_run(write_run(tmp_path / "run"))
+    return RunFolder.read(write_run(tmp_path / "run"))
 
 
 def test_thirds_split_the_layers_and_keep_the_deep_third():
@@ -94,8 +95,7 @@ def test_probes_in_the_report_cluster_level_grouped_by_concept(run, tmp_path: Pa
     assert declared.cluster_probe.headline.layers == [2, 3]
 
     # five texts for every concept: the concept-level probe runs, grouped by text, no permutation test
-    texts = json.loads((run.root / "texts.json").read_text())
-    run.texts = texts * 2
+    run.texts = run.texts * 2
     run.activations = np.concatenate([run.activations] * 2, axis=1)
     report = compute_validation(run, probe_config=ProbeConfig(permutations=19, bootstrap=100, cv_seeds=1))
     concept = report.concept_probe

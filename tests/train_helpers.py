@@ -128,8 +128,8 @@ def corpus_files() -> dict[str, str]:
 
 def read_run(folder: Path):
     """(texts.json rows, layers, activations, readout info, vectors) of a run folder."""
-    from trainer.export import read_activations, read_readout, read_texts
+    from trainer.runfolder import RunFolder
 
-    layers, activations = read_activations(folder)
-    info, vectors = read_readout(folder)
-    return read_texts(folder), layers, activations, info, vectors
+    run = RunFolder.read(folder)
+    info, vectors = RunFolder.read_readout(folder)
+    return run.texts, run.layers, run.activations, info, vectors

@@ -15,6 +15,11 @@ Flags (advisory: the command still exits 0):
   content word appears in at least ``setting_min_share`` of them but in at most
   ``setting_max_corpus_share`` of all the corpus's tellings: a place or object that
   travels with the concept, which its vector will learn.
+- ``concept_narrator``: a concept with at least ``concept_min_stories`` stories, all told in
+  the same person: the vector learns the pronouns along with the emotion.
+- ``concept_setting``: two or more stories of one concept share a place noun from the
+  curated list in ``toolkit/data/settings.txt`` (kitchen, ferry, hospital...): the stories
+  of a concept must not share a setting.
 
 The shared vocabulary counts stories only: paired variants share their scenario's words
 on purpose, and the baseline subtracts them.
@@ -300,6 +305,52 @@ def _setting_flags(corpus: Corpus, tellings: list[Telling], thresholds: StatsThr
     return flags
 
 
+@lru_cache(maxsize=1)
+def setting_nouns() -> frozenset[str]:
+    lines = (Path(__file__).parent / "data" / "settings.txt").read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def _concept_story_flags(rows: dict[str, TextStats], tellings: list[Telling], thresholds: StatsThresholds) -> list[StatsFlag]:
+    """A narrator person or a setting shared by every (person) or two (setting) stories of one concept."""
+    stories: dict[str, list[tuple[str, set[str]]]] = defaultdict(list)
+    for telling in tellings:
+        if telling.is_story:
+            ((concept, (path, lemmas)),) = telling.by_concept.items()
+            stories[concept].append((path, lemmas))
+    flags = []
+    for concept, own in sorted(stories.items()):
+        if len(own) < thresholds.concept_min_stories:
+            continue
+        persons = {rows[path].narrator for path, _ in own}
+        if len(persons) == 1:
+            flags.append(
+                StatsFlag(
+                    kind="concept_narrator",
+                    scope="concept",
+                    subject=concept,
+                    message=f"all {len(own)} stories of {concept} are told in the {persons.pop()} person; "
+                    "tell at least one in another, so its vector does not learn the pronouns",
+                    paths=[path for path, _ in own],
+                )
+            )
+        counts = Counter(word for _, lemmas in own for word in lemmas & setting_nouns())
+        shared = sorted(word for word, n in counts.items() if n >= 2)
+        if shared:
+            flags.append(
+                StatsFlag(
+                    kind="concept_setting",
+                    scope="concept",
+                    subject=concept,
+                    message=f"stories of {concept} share a setting: "
+                    + ", ".join(f"{w!r} ({counts[w]}/{len(own)})" for w in shared)
+                    + "; give each story of a concept its own place",
+                    paths=[path for path, lemmas in own if lemmas & set(shared)],
+                )
+            )
+    return flags
+
+
 def _scene_bound_flags(corpus: Corpus) -> list[StatsFlag]:
     flags = []
     for concept in corpus.manifest.concepts:
@@ -354,6 +405,7 @@ def corpus_stats(
     setting_min_tellings: int = 3,
     setting_min_share: float = 0.6,
     setting_max_corpus_share: float = 0.03,
+    concept_min_stories: int = 2,
 ) -> StatsReport:
     thresholds = StatsThresholds(
         narrator_max_share=narrator_max_share,
@@ -362,6 +414,7 @@ def corpus_stats(
         setting_min_tellings=setting_min_tellings,
         setting_min_share=setting_min_share,
         setting_max_corpus_share=setting_max_corpus_share,
+        concept_min_stories=concept_min_stories,
     )
     concepts = corpus.manifest.concepts
     rows: dict[str, TextStats] = {}
@@ -390,6 +443,7 @@ def corpus_stats(
         flags += _narrator_flags("cluster", slug, tally, narrator_max_share, narrator_min_tellings)
     flags += _scene_bound_flags(corpus)
     flags += _setting_flags(corpus, tellings, thresholds)
+    flags += _concept_story_flags(rows, tellings, thresholds)
 
     return StatsReport(
         corpus=str(corpus.root),

@@ -7,7 +7,6 @@ The loop it serves: triage names texts, the writer rewrites them, ``amygdala tra
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from schemas.analysis import (
     ClusterChange,
@@ -18,6 +17,7 @@ from schemas.analysis import (
     TextChanges,
     ValidationReport,
 )
+from schemas.run import RunInfo, TextRecord
 
 SETUP_KEYS = ("method", "pool", "skip_tokens", "chat_template", "dtype", "layers", "denoise_neutral")
 
@@ -33,35 +33,23 @@ def _mean_alignment(concept: ConceptQuality | None) -> float | None:
     return round(sum(values) / len(values), 5)
 
 
-def _model_identity(info: dict[str, Any]) -> Any:
-    model = info.get("model")
-    if isinstance(model, dict):
-        return (model.get("identity") or model.get("name") or model.get("id"), model.get("revision"))
-    return model
-
-
-def _settings(info: dict[str, Any]) -> dict[str, Any]:
-    config = info.get("config")
-    return {**info, **(config if isinstance(config, dict) else {})}
-
-
-def _setup_notes(info_a: dict[str, Any], info_b: dict[str, Any]) -> list[str]:
+def _setup_notes(info_a: RunInfo, info_b: RunInfo) -> list[str]:
     """run.json differences that make the two runs' numbers less comparable."""
     notes = []
-    if _model_identity(info_a) != _model_identity(info_b):
+    if (info_a.model.identity, info_a.model.revision) != (info_b.model.identity, info_b.model.revision):
         notes.append("the runs used different models (or model revisions): cohesion is not comparable across models")
-    settings_a, settings_b = _settings(info_a), _settings(info_b)
     for key in SETUP_KEYS:
-        if settings_a.get(key) != settings_b.get(key):
-            notes.append(f"{key} differs: {settings_a.get(key)!r} -> {settings_b.get(key)!r}")
+        before, after = getattr(info_a.config, key), getattr(info_b.config, key)
+        if before != after:
+            notes.append(f"{key} differs: {before!r} -> {after!r}")
     return notes
 
 
 def compare_reports(
     name_a: str,
     name_b: str,
-    reports_a: tuple[QualityReport, ValidationReport, list[dict[str, Any]], dict[str, Any]],
-    reports_b: tuple[QualityReport, ValidationReport, list[dict[str, Any]], dict[str, Any]],
+    reports_a: tuple[QualityReport, ValidationReport, list[TextRecord], RunInfo],
+    reports_b: tuple[QualityReport, ValidationReport, list[TextRecord], RunInfo],
 ) -> ComparisonReport:
     """Pure comparison of (quality, validation, texts, run_info) of two runs."""
     qa, va, texts_a, info_a = reports_a
@@ -105,8 +93,8 @@ def compare_reports(
         )
     concepts.sort(key=lambda c: -abs(_diff(c.alignment_before, c.alignment_after) or 0.0))
 
-    hashes_a = {t["rel"]: t.get("sha256") for t in texts_a}
-    hashes_b = {t["rel"]: t.get("sha256") for t in texts_b}
+    hashes_a = {t.rel: t.sha256 for t in texts_a}
+    hashes_b = {t.rel: t.sha256 for t in texts_b}
     texts = TextChanges(
         added=sorted(set(hashes_b) - set(hashes_a)),
         removed=sorted(set(hashes_a) - set(hashes_b)),
@@ -125,6 +113,6 @@ def compare_runs(run_a: Path, run_b: Path) -> ComparisonReport:
     return compare_reports(
         str(run_a),
         str(run_b),
-        (qa, va, run_data_a.texts, run_data_a.run_info),
-        (qb, vb, run_data_b.texts, run_data_b.run_info),
+        (qa, va, run_data_a.texts, run_data_a.info),
+        (qb, vb, run_data_b.texts, run_data_b.info),
     )

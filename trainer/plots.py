@@ -4,14 +4,12 @@ by cluster, and a 2-D PCA of the concepts coloured by cluster."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from schemas.analysis import QualityReport, ValidationReport
-
-if TYPE_CHECKING:
-    from trainer.analysis import RunData
+from trainer.rundata import RunData
+from trainer.runfolder import RunFolder
 
 COHESION_PNG = "cohesion_by_layer.png"
 
@@ -34,12 +32,10 @@ def _colours(n: int) -> list:
 def _save(fig, path: Path) -> None:
     import io
 
-    from toolkit.jsonio import atomic_write_bytes
-
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
     _pyplot().close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
+    RunFolder.write_bytes(path.parent, path.name, buffer.getvalue())
 
 
 def cohesion_by_layer(validation: ValidationReport, path: Path) -> None:

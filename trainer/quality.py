@@ -20,7 +20,6 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -37,11 +36,11 @@ from schemas.analysis import (
     NullTest,
     TextAlignment,
 )
+from schemas.run import ModelInfo
 from trainer.confounds import shared_scenarios
+from trainer.linalg import gram_matrices, thirds, unit
 from trainer.nulls import null_test
-
-if TYPE_CHECKING:
-    from trainer.analysis import RunData
+from trainer.rundata import RunData
 
 ALPHA = 0.05
 MIN_FIRST_PC_TEXTS = 4
@@ -89,17 +88,6 @@ class DownProjections:
 
 
 # --------------------------------------------------------------------------- pure numerics
-
-
-def unit(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    norm = np.linalg.norm(x, axis=axis, keepdims=True)
-    return x / np.where(norm == 0, 1.0, norm)
-
-
-def gram_matrices(x: np.ndarray) -> np.ndarray:
-    """[..., n, hidden] -> [..., n, n] inner products in float64 (one batched matrix product)."""
-    x64 = x.astype(np.float64)
-    return x64 @ np.swapaxes(x64, -1, -2)
 
 
 def first_pc_variance_ratio(positives: np.ndarray) -> np.ndarray | None:
@@ -227,51 +215,34 @@ def shape_of(test: NullTest, alpha: float = ALPHA) -> str:
 # --------------------------------------------------------------------------- model weights (I/O)
 
 
-def _model_candidates(run_info: dict[str, Any]) -> list[str]:
-    model = run_info.get("model")
-    found: list[str] = []
-    if isinstance(model, dict):
-        for key in ("safetensors", "converted", "local_path", "path", "folder", "id", "name"):
-            if isinstance(model.get(key), str):
-                found.append(model[key])
-    elif isinstance(model, str):
-        found.append(model)
-    for key in ("model_path", "model_id"):
-        if isinstance(run_info.get(key), str):
-            found.append(run_info[key])
-    return found
-
-
-def _revision(run_info: dict[str, Any]) -> str | None:
-    model = run_info.get("model")
-    rev = model.get("revision") if isinstance(model, dict) else run_info.get("revision")
-    return rev if isinstance(rev, str) else None
-
-
-def resolve_model_folder(run_info: dict[str, Any], override: Path | None = None) -> tuple[Path | None, str | None]:
-    """The local folder holding the model's safetensors, or None with the reason."""
-    candidates = [str(override)] if override is not None else _model_candidates(run_info)
-    if not candidates:
+def resolve_model_folder(model: ModelInfo | None, override: Path | None = None) -> tuple[Path | None, str | None]:
+    """The local folder holding the model's safetensors (``override``, else the folder run.json names,
+    else the Hugging Face cache for a hub model), or None with the reason."""
+    if override is None and model is None:
         return None, "run.json names no model"
-    for cand in candidates:
-        path = Path(cand).expanduser()
-        if path.is_file() and path.suffix == ".safetensors":
-            return path.parent, None
-        if path.is_dir() and any(path.glob("*.safetensors")):
-            return path, None
-    for cand in candidates:
-        if "/" in cand and not Path(cand).expanduser().exists():
-            try:
-                from huggingface_hub import snapshot_download
+    folder = Path(override if override is not None else model.path).expanduser()  # type: ignore[union-attr]
+    if folder.is_file() and folder.suffix == ".safetensors":
+        return folder.parent, None
+    if folder.is_dir() and any(folder.glob("*.safetensors")):
+        return folder, None
+    if override is None and model is not None and model.kind == "hub":
+        from huggingface_hub import snapshot_download
 
-                folder = Path(
-                    snapshot_download(cand, revision=_revision(run_info), local_files_only=True, allow_patterns=["*.safetensors", "*.json"])
+        try:
+            folder = Path(
+                snapshot_download(
+                    model.identity.removeprefix("hub:"),
+                    revision=model.revision,
+                    local_files_only=True,
+                    allow_patterns=["*.safetensors", "*.json"],
                 )
-            except Exception:  # noqa: BLE001 - any hub failure means "not available offline"
-                continue
+            )
+        except (OSError, ValueError):  # not in the local cache (LocalEntryNotFoundError is an OSError)
+            pass
+        else:
             if any(folder.glob("*.safetensors")):
                 return folder, None
-    return None, f"no safetensors weights found for {', '.join(candidates)} (a GGUF file or a model not in the local cache)"
+    return None, f"no safetensors weights found in {folder} (a GGUF file, or a model no longer on this machine)"
 
 
 def _weight_files(folder: Path) -> list[Path]:
@@ -296,10 +267,10 @@ def _read_tensor(path: Path, name: str) -> np.ndarray:
 
 
 def load_down_projections(
-    run_info: dict[str, Any], layers: list[int], hidden: int, override: Path | None = None
+    model: ModelInfo | None, layers: list[int], hidden: int, override: Path | None = None
 ) -> DownProjections:
     """Read the down-projection of every block writing one of ``layers``, lazily, one tensor at a time."""
-    folder, reason = resolve_model_folder(run_info, override)
+    folder, reason = resolve_model_folder(model, override)
     if folder is None:
         return DownProjections({}, DownProjectionSource(available=False, model=None, reason=reason))
     from safetensors import safe_open
@@ -351,8 +322,6 @@ def _r(x: float) -> float:
 
 
 def compute_quality(run: RunData, *, report_layer: int, down: DownProjections, seed: int = 0) -> QualityReport:
-    from trainer.analysis import thirds
-
     rng = np.random.default_rng(seed)
 
     layers = run.layers
@@ -390,7 +359,7 @@ def compute_quality(run: RunData, *, report_layer: int, down: DownProjections, s
             if cols is not None:
                 neuron_best[li], neuron_idx[li] = best_column_cosine(vectors[li], cols)
 
-    shared = shared_scenarios([t.get("kind") for t in run.texts], [t.get("scenario") for t in run.texts], concept_of_text, n_concepts)
+    shared = shared_scenarios([t.kind for t in run.texts], [t.scenario for t in run.texts], concept_of_text, n_concepts)
     report_gram = gram[report_idx].copy()
     np.fill_diagonal(report_gram, -np.inf)
     concepts: dict[str, ConceptQuality] = {}
@@ -417,7 +386,7 @@ def compute_quality(run: RunData, *, report_layer: int, down: DownProjections, s
         alone = len(rows) < 2
         text_align = []
         for row in rows:
-            item = TextAlignment(rel=run.texts[row]["rel"], by_layer=[_r(v) for v in align[:, row]], deep=_r(align[deep_idx, row].mean()))
+            item = TextAlignment(rel=run.texts[row].rel, by_layer=[_r(v) for v in align[:, row]], deep=_r(align[deep_idx, row].mean()))
             if not alone:
                 null = loo_null[len(rows)]
                 item.loo = _r(loo[row])

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import platform
-import shutil
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,16 +37,12 @@ from schemas.run import (
 from toolkit.config import Config
 from toolkit.corpus import Corpus
 from toolkit.errors import AmygdalaError
-from toolkit.jsonio import atomic_write_bytes, write_json
 from toolkit.stats import narrator_person, pronoun_counts
-from trainer import export
-from trainer.cache import ActivationCache, cache_root, publish_modes, text_key
+from trainer.cache import ActivationCache, cache_root, text_key
 from trainer.extract import Pooling
 from trainer.model import LoadedModel, ModelSource, placement, resolve_model
+from trainer.runfolder import RunFolder
 
-RUN_FILE = "run.json"
-LINT_FILE = "lint.json"
-MANIFEST_FILE = "manifest.json"
 VERSIONED = ("amygdala", "numpy", "torch", "transformers", "tokenizers", "safetensors", "accelerate", "gguf")
 
 
@@ -265,24 +259,6 @@ def default_out(root: Path) -> Path:
     return out
 
 
-def _check_out(out: Path) -> None:
-    """``out`` may be new, empty, or an earlier run folder (replaced); anything else is the user's and kept."""
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / RUN_FILE).is_file())):
-        raise AmygdalaError("exists and is not a run folder; choose another --out", out)
-
-
-def _replace_folder(built: Path, out: Path) -> None:
-    """Move the finished run into ``out``, replacing an earlier run folder there."""
-    _check_out(out)
-    if out.exists():
-        trash = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old."))
-        out.rename(trash / out.name)
-        built.rename(out)
-        shutil.rmtree(trash, ignore_errors=True)
-    else:
-        built.rename(out)
-
-
 def train(
     corpus: Corpus,
     config: TrainConfig,
@@ -305,7 +281,7 @@ def train(
         timings[name] = round(now - clock, 4)
         clock = now
 
-    _check_out(out)
+    RunFolder.check_out(out)
     report = lint_report(corpus, project, config.use_cache)
     errors = report.counts.get("error", 0)
     if errors and not config.allow_lint_errors:
@@ -349,16 +325,15 @@ def train(
     vectors = concept_vectors(extraction.activations, rows, concepts, config.method, layers, neutral)
     lap("vectors")
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    build = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial."))
-    try:
-        export.write_readout(build, concepts, layers, vectors)
-        export.write_activations(build, layers, extraction.activations)
-        write_json(build / export.TEXTS, TextsFile(rows))
-        atomic_write_bytes(build / MANIFEST_FILE, corpus.manifest_path.read_bytes())
-        write_json(build / LINT_FILE, report)
+    with RunFolder.build(out) as folder:
+        writer = folder.activation_writer(layers, len(rows), source.hidden_size, config.activations_dtype)
+        writer.write_rows(np.arange(len(rows)), extraction.activations)
+        folder.write_readout(concepts, layers, vectors)
+        folder.write_texts(rows)
+        folder.write_manifest(corpus.manifest_path.read_bytes())
+        folder.write_lint(report)
         if config.export_gguf:
-            export.write_control_vectors(build / export.GGUF_DIR, concepts, layers, vectors, source.architecture)
+            folder.write_control_vectors(concepts, layers, vectors, source.architecture)
         lap("write")
         info = RunInfo(
             created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -380,6 +355,7 @@ def train(
                 batch_size=extraction.batch_size,
                 tokens=extraction.tokens,
                 cache=extraction.cache,
+                activations_dtype=config.activations_dtype,
                 mean_norm={
                     str(layer): round(float(norm), 4)
                     for layer, norm in zip(layers, np.linalg.norm(extraction.activations, axis=-1).mean(-1))
@@ -388,11 +364,7 @@ def train(
             vectors=VectorsInfo(method=config.method, n_concepts=len(concepts), denoise=denoise),
             versions=_versions(),
             timings={**timings, "total": round(time.perf_counter() - started, 4)},
-            files=sorted(p.relative_to(build).as_posix() for p in build.rglob("*") if p.is_file()) + [RUN_FILE],
+            files=folder.files(),
         )
-        write_json(build / RUN_FILE, info)
-        publish_modes(build)
-        _replace_folder(build, out)
-    finally:
-        shutil.rmtree(build, ignore_errors=True)
+        folder.commit(info)
     return RunResult(folder=out, info=info, concepts=concepts, lint=report)

@@ -18,8 +18,6 @@ Everything is judged on the deep third of the run's layers, where abstract featu
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from schemas.analysis import (
@@ -33,11 +31,9 @@ from schemas.analysis import (
     WeakCluster,
 )
 from trainer.confounds import shared_scenarios
+from trainer.linalg import gram_matrices
 from trainer.nulls import format_p
-from trainer.quality import gram_matrices
-
-if TYPE_CHECKING:
-    from trainer.analysis import RunData
+from trainer.rundata import RunData
 
 CONCEPTS_PER_CLUSTER = 3
 ALPHA = 0.05
@@ -130,7 +126,7 @@ def compute_triage(run: RunData, quality: QualityReport, validation: ValidationR
     codes = np.array([cluster_names.index(c) for c in run.clusters])
     gram = gram_matrices(run.vectors[deep_idx]).mean(axis=0)
     to_cluster = mate_cosines(gram, codes, len(cluster_names))
-    shared = shared_scenarios([t.get("kind") for t in run.texts], [t.get("scenario") for t in run.texts], run.text_concept_index, len(run.concepts))
+    shared = shared_scenarios([t.kind for t in run.texts], [t.scenario for t in run.texts], run.text_concept_index, len(run.concepts))
     n_others = sum(1 for k in range(len(cluster_names)) if (codes == k).any()) - 1
     far: list[FarConcept] = []
     for w in weak:
@@ -201,8 +197,8 @@ def _texts_to_rewrite(
     for concept in far:
         detail = far_detail(concept)
         for text in run.texts:
-            if text["concept"] == concept.concept:
-                add(text["rel"], TextReason(kind="far-from-cluster", detail=detail, value=concept.mate_cosine))
+            if text.concept == concept.concept:
+                add(text.rel, TextReason(kind="far-from-cluster", detail=detail, value=concept.mate_cosine))
 
     for rel, (value, p, null_95) in loo.items():
         if value < 0:
@@ -233,7 +229,7 @@ def _texts_to_rewrite(
                 ),
             )
 
-    rels = [t["rel"] for t in run.texts]
+    rels = run.rels
     for a, b, cos in near_duplicates(run.activations[deep_idx], NEAR_DUPLICATE_COSINE):
         for one, other in ((a, b), (b, a)):
             add(rels[one], TextReason(kind="near-duplicate", detail=f"pooled state nearly equal to {rels[other]}", value=round(cos, 5)))
@@ -248,10 +244,10 @@ def _texts_to_rewrite(
                     add(rel, TextReason(kind=kind, detail=f"{finding.code} {finding.name} (line {finding.line}): {finding.message}"))
                     break
 
-    by_rel = {t["rel"]: t for t in run.texts}
+    concept_of = {t.rel: t.concept for t in run.texts}
     out = []
     for rel, why in reasons.items():
-        concept = by_rel.get(rel, {}).get("concept")
+        concept = concept_of.get(rel)
         cluster = run.manifest.concepts[concept].cluster if concept in run.manifest.concepts else None
         value = loo.get(rel)
         out.append(
@@ -273,19 +269,6 @@ def adjusted_p(test) -> str:
     """The Holm-adjusted p; "≤" when the raw p sits at the permutation floor (the adjusted value is then a bound)."""
     floor = 2.0 / (test.permutations + 1)  # two-sided
     return f"p ≤ {test.p_adjusted:.3g}" if test.p <= floor + 1e-9 else f"p = {test.p_adjusted:.3g}"
-
-
-def cluster_row(name: str, cluster) -> str:
-    s = cluster.thirds.get("deep")
-    if s is None:
-        return ""
-    t = s.cohesion_test
-    coh = "–" if s.cohesion is None else f"{s.cohesion:+.3f}"
-    null = "–" if t is None else f"{t.null_mean:+.3f} [{t.null_low:+.3f}, {t.null_high:+.3f}]"
-    z = "–" if t is None else f"{t.z:+.1f}"
-    p = "–" if t is None or t.p_adjusted is None else adjusted_p(t)
-    sil = "–" if s.silhouette is None else f"{s.silhouette:+.3f}"
-    return f"| {name} | {len(cluster.concepts)} | {s.label} | {coh} | {null} | {z} | {p} | {sil} |"
 
 
 def probe_lines(validation: ValidationReport) -> list[str]:
@@ -373,48 +356,3 @@ def confound_lines(validation: ValidationReport) -> list[str]:
 
 def _cell(cell) -> str:
     return "–" if cell.mean_cosine is None else f"{cell.mean_cosine:+.3f} (n={cell.pairs})"
-
-
-def render_markdown(triage: TriageReport, validation: ValidationReport) -> str:
-    deep = triage.settings.deep_layers
-    t = validation.thresholds
-    lines = [
-        "# Triage",
-        "",
-        f"Judged on the deep third of the layers ({deep[0]}–{deep[-1]}). A cluster is cohesive when its cohesion is above "
-        f"random concept sets of the same size ({t.permutations} permutations of cluster labels across concepts, two-sided, "
-        f"Holm-adjusted across clusters, alpha {t.alpha}); clusters under {t.min_cluster_concepts} concepts are too small to judge.",
-        "",
-        "## Clusters",
-        "",
-        "| cluster | concepts | deep label | cohesion | null mean [95%] | z | p (Holm) | silhouette |",
-        "|---|---:|---|---:|---:|---:|---:|---:|",
-    ]
-    lines += [row for name, cluster in validation.clusters.items() if (row := cluster_row(name, cluster))]
-    lines += ["", "## Probes", ""] + [f"- {line}" for line in probe_lines(validation)]
-    lines += ["", "## Confounds", ""] + confound_lines(validation)
-    lines += ["", "## Weak clusters", ""]
-    if not triage.weak_clusters:
-        lines.append("None: every judged cluster is cohesive against its null in the deep third.")
-    for w in triage.weak_clusters:
-        lines.append(f"- **{w.cluster}** ({w.label}, {w.n_concepts} concepts): {w.reason}")
-    if triage.unjudged_clusters:
-        lines += ["", "Not judged: " + "; ".join(f"{w.cluster} ({w.reason})" for w in triage.unjudged_clusters) + "."]
-    if triage.far_concepts:
-        lines += ["", "### Concepts farthest from their cluster", ""]
-        for f in triage.far_concepts:
-            lines.append(f"- {far_detail(f)}")
-    lines += ["", "## Texts to rewrite", ""]
-    if triage.one_text_concepts:
-        lines.append(
-            f"{len(triage.one_text_concepts)} concepts have one text: cannot judge their texts (e.g. {', '.join(triage.one_text_concepts[:5])})."
-        )
-        lines.append("")
-    if not triage.texts:
-        lines.append("None.")
-    for i, text in enumerate(triage.texts, 1):
-        align = "" if text.alignment is None else f", leave-one-out alignment {text.alignment:+.3f} (p = {text.alignment_p:.3g})"
-        lines.append(f"{i}. `{text.rel}` ({text.concept or 'baseline'}{align})")
-        for r in text.reasons:
-            lines.append(f"   - {r.kind}: {r.detail}")
-    return "\n".join(lines) + "\n"

@@ -16,18 +16,15 @@ cluster of a run, or one with fewer than two concepts, is undetermined.
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from schemas.analysis import ClusterValidation, SourceGeometry, ThirdSummary, ValenceLayer, ValidationReport, ValidationThresholds
 from trainer.confounds import narrator_confound, scenario_confound, shared_scenarios, source_vectors
+from trainer.linalg import default_report_layer, gram_matrices, thirds
 from trainer.nulls import cluster_statistics, compare, holm, label_permutations, null_test
 from trainer.probes import ProbeConfig, ProbeData, probe
-from trainer.quality import gram_matrices
-
-if TYPE_CHECKING:
-    from trainer.analysis import RunData
+from trainer.rundata import RunData
 
 ALPHA = 0.05
 MIN_CLUSTER_CONCEPTS = 4
@@ -121,8 +118,6 @@ def compute_validation(
     headline_layers: list[int] | None = None,
     seed: int = 0,
 ) -> ValidationReport:
-    from trainer.analysis import default_report_layer, thirds
-
     rng = np.random.default_rng(seed)
     layers = run.layers
     parts = thirds(layers)
@@ -271,8 +266,8 @@ def _source_geometry(source: str, recipe: str, vectors: np.ndarray, codes: np.nd
 def _add_confounds(run: RunData, report: ValidationReport, gram: np.ndarray, codes: np.ndarray, cluster_names: list[str], deep_idx: list[int], permutations: int, rng: np.random.Generator) -> None:
     deep = [run.layers[i] for i in deep_idx]
     concept_of_text = run.text_concept_index
-    kinds = [t.get("kind") or "story" for t in run.texts]
-    scenarios = [t.get("scenario") for t in run.texts]
+    kinds = [t.kind for t in run.texts]
+    scenarios = [t.scenario for t in run.texts]
     deep_acts = run.activations[deep_idx]
     recipes = {
         "story": "mean of the concept's stories - mean of the other concepts' stories",
@@ -290,18 +285,18 @@ def _add_confounds(run: RunData, report: ValidationReport, gram: np.ndarray, cod
         vectors, which = sources[source]
         report.geometry_by_source.append(_source_geometry(source, recipes[source], vectors, codes[which], cluster_names, permutations, rng))
 
-    shared = shared_scenarios([t.get("kind") for t in run.texts], [t.get("scenario") for t in run.texts], run.text_concept_index, len(run.concepts))
+    shared = shared_scenarios(kinds, scenarios, run.text_concept_index, len(run.concepts))
     deep_gram = gram[deep_idx].mean(axis=0)
     report.scenario_confound = scenario_confound(deep_gram, shared, codes, run.concepts, deep, permutations, rng, ALPHA)
-    persons = [t.get("narrator") for t in run.texts]
+    persons = [t.narrator for t in run.texts]
     report.narrator_confound = narrator_confound(run.vectors[deep_idx], deep_acts, persons, concept_of_text, run.concepts, deep, permutations, rng, ALPHA)
 
 
 def probe_data(run: RunData, level: str) -> tuple[ProbeData | None, np.ndarray, str | None]:
     """The texts a probe sees, their units and groups; (None, rows, reason) when it cannot run."""
-    rows = np.array([i for i, t in enumerate(run.texts) if t.get("concept") in run.manifest.concepts], dtype=np.int64)
-    concepts = [run.texts[i]["concept"] for i in rows]
-    scenario = [run.texts[i].get("scenario") if run.texts[i].get("kind") == "variant" else None for i in rows]
+    rows = np.array([i for i, t in enumerate(run.texts) if t.concept in run.manifest.concepts], dtype=np.int64)
+    concepts: list[str] = [run.texts[i].concept or "" for i in rows]
+    scenario = [run.texts[i].scenario if run.texts[i].kind == "variant" else None for i in rows]
     if level == "cluster":
         per_cluster = Counter(run.manifest.concepts[c].cluster for c in set(concepts))
         kept_clusters = sorted(c for c, n in per_cluster.items() if n >= 2)
@@ -324,7 +319,7 @@ def probe_data(run: RunData, level: str) -> tuple[ProbeData | None, np.ndarray, 
         return None, rows, f"{len(short)} of {len(run.concepts)} concepts have fewer than {CONCEPT_PROBE_MIN_TEXTS} texts ({examples})"
     units = sorted(set(concepts))
     unit = np.array([units.index(c) for c in concepts])
-    groups = [s if s else f"story:{run.texts[r]['rel']}" for s, r in zip(scenario, rows)]
+    groups = [s if s else f"story:{run.texts[r].rel}" for s, r in zip(scenario, rows)]
     group_names = sorted(set(groups))
     data = ProbeData(unit=unit, unit_class=np.arange(len(units)), classes=units, fold_group=np.array([group_names.index(g) for g in groups]),
                      scenario=scenario)

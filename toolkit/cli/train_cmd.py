@@ -20,6 +20,12 @@ class DTypeChoice(str, Enum):
     float32 = "float32"
 
 
+class StoreChoice(str, Enum):
+    float32 = "float32"
+    float16 = "float16"
+    bfloat16 = "bfloat16"
+
+
 class DeviceChoice(str, Enum):
     auto = "auto"
     cpu = "cpu"
@@ -110,6 +116,10 @@ def train_command(
     denoise_variance: Annotated[
         float, typer.Option("--denoise-variance", min=0.01, max=1.0, help="Share of the neutral variance the removed components explain.")
     ] = 0.5,
+    activations_dtype: Annotated[
+        StoreChoice,
+        typer.Option("--activations-dtype", help="How the run folder stores the pooled states: float32, or float16/bfloat16 at half the size."),
+    ] = StoreChoice.float32,
     out: Annotated[Optional[Path], typer.Option("--out", help="Run folder (default: runs/<timestamp> beside the config).", show_default=False)] = None,
     export_gguf: Annotated[bool, typer.Option("--export-gguf", help="Also write one llama.cpp control vector per concept to <out>/gguf/.")] = False,
     allow_lint_errors: Annotated[bool, typer.Option("--allow-lint-errors", help="Train even when the corpus has lint errors.")] = False,
@@ -139,6 +149,7 @@ def train_command(
         method=method.value,
         denoise_neutral=str(denoise_neutral) if denoise_neutral else None,
         denoise_variance=denoise_variance,
+        activations_dtype=activations_dtype.value,
         export_gguf=export_gguf,
         allow_lint_errors=allow_lint_errors,
         use_cache=not no_cache,

@@ -1,0 +1,126 @@
+"""The package layering: no import circles (module- or function-level) in toolkit/, trainer/ and
+schemas/; only the CLI imports trainer from toolkit; only trainer/runfolder.py names run files."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("toolkit", "trainer", "schemas")
+
+
+def module_files() -> dict[str, Path]:
+    out = {}
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            out[".".join(parts)] = path
+    return out
+
+
+def imports_of(name: str, path: Path, modules: set[str]) -> set[str]:
+    """Every project module ``path`` imports, wherever the import statement is (TYPE_CHECKING included)."""
+    is_package = path.name == "__init__.py"
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = name.split(".") if is_package else name.split(".")[:-1]
+                anchor = anchor[: len(anchor) - (node.level - 1)]
+                base = ".".join(anchor + ([base] if base else []))
+            # ``from trainer import formatting`` imports the module trainer.formatting
+            targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names]
+        else:
+            continue
+        for target in targets:
+            while target and target not in modules:
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                found.add(target)
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    files = module_files()
+    return {name: imports_of(name, path, set(files)) for name, path in files.items()}
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                top = stack.pop()
+                on_stack.discard(top)
+                component.append(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                out.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return out
+
+
+def test_the_cycle_finder_finds_a_planted_circle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_the_import_graph_sees_function_level_and_relative_imports(tmp_path: Path):
+    (tmp_path / "m.py").write_text("def f():\n    from trainer import linalg\n    import schemas.run\n")
+    assert imports_of("trainer.x", tmp_path / "m.py", {"trainer", "trainer.linalg", "schemas.run"}) == {"trainer.linalg", "schemas.run"}
+
+
+def test_no_import_circles():
+    assert cycles(import_graph()) == []
+
+
+def test_only_the_cli_imports_trainer_from_toolkit():
+    offenders = {
+        name: sorted(t for t in targets if t.startswith("trainer"))
+        for name, targets in import_graph().items()
+        if name.startswith("toolkit") and not name.startswith("toolkit.cli") and any(t.startswith("trainer") for t in targets)
+    }
+    assert offenders == {}
+
+
+RUN_FILE_NAMES = re.compile(
+    r"""["'](run\.json|readout\.json|readout\.safetensors|texts\.json|lint\.json|activations\.safetensors|"""
+    r"""quality\.json|validation\.json|triage\.json|triage\.md|report\.html)["']"""
+)
+
+
+def test_only_runfolder_names_the_run_files():
+    named = sorted(
+        str(path.relative_to(ROOT))
+        for package in ("trainer",)
+        for path in (ROOT / package).rglob("*.py")
+        if path.name != "runfolder.py" and RUN_FILE_NAMES.search(path.read_text(encoding="utf-8"))
+    )
+    assert named == []

@@ -1,0 +1,40 @@
+"""How numbers and labels read, the same in the terminal (rich), triage.md and report.html.
+
+The Jinja2 environment of ``trainer.report`` registers these as filters; the rich views of the CLI
+call them directly. A leaf: no project imports.
+"""
+
+from __future__ import annotations
+
+MISSING = "–"
+# cluster labels -> rich style
+LABEL_STYLE = {"cohesive": "green", "scattered": "yellow", "anti-clustered": "red", "undetermined": "dim"}
+
+
+def signed(value: float | None, digits: int = 3) -> str:
+    """``+0.123``; a dash for a missing value."""
+    return MISSING if value is None else f"{value:+.{digits}f}"
+
+
+def unsigned(value: float | None, digits: int = 3) -> str:
+    """``0.123``; a dash for a missing value."""
+    return MISSING if value is None else f"{value:.{digits}f}"
+
+
+def percent(value: float | None, digits: int = 1) -> str:
+    """``12.3%``; a dash for a missing value."""
+    return MISSING if value is None else f"{value:.{digits}%}"
+
+
+def text_or_dash(value: str | None) -> str:
+    return MISSING if value is None else value
+
+
+def layer_span(layers: list[int]) -> str:
+    """``4–6`` for the first and last of a list of layers."""
+    return f"{layers[0]}–{layers[-1]}" if layers else MISSING
+
+
+def rich_label(label: str | None) -> str:
+    """A cluster label in its colour, as rich markup."""
+    return MISSING if label is None else f"[{LABEL_STYLE.get(label, '')}]{label}[/]"
