@@ -13,7 +13,6 @@ Pass run folders as arguments to time them too (e.g. `python bench/analysis_benc
 from __future__ import annotations
 
 import hashlib
-import json
 import sys
 import tempfile
 import time
