@@ -22,7 +22,8 @@ Null (cluster probe): cluster labels permuted across concepts, cluster sizes kep
 draws; p = (1 + #null >= observed) / (1 + P), floor 1 / (P + 1). Family-wise over layers: each
 draw's maximum accuracy over all layers is the null of every layer (the best layer's p is honest).
 The concept probe has no permutation test: concept labels have no coarser exchangeable unit, and
-whether concept identity is decodable at all is not in doubt; it reports chance and a CI.
+whether concept identity is decodable at all is not in doubt; it reports chance and a CI, on the
+pre-declared layers only (validation passes them).
 
 Uncertainty: bootstrap over the groups (concepts / scenarios), held-out predictions fixed, plus the
 standard deviation of the ridge accuracy over ``cv_seeds`` fold assignments.
