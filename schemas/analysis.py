@@ -366,6 +366,9 @@ class TriageReport(BaseModel):
     unjudged_clusters: list[WeakCluster] = Field(default_factory=list, description="Too small to judge, or undetermined: never called weak or cohesive.")
     far_concepts: list[FarConcept]
     one_text_concepts: list[str] = Field(default_factory=list, description="Concepts with one text: their texts cannot be judged.")
+    unconvincing_texts: int = Field(
+        0, description="Texts whose leave-one-out alignment is above the random-set median but not significantly (alpha <= p < 0.5): not listed."
+    )
     texts: list[TextToRewrite] = Field(description="Lowest out-of-sample alignment first; texts without one last.")
 
 

@@ -37,6 +37,9 @@ from trainer.rundata import RunData
 
 CONCEPTS_PER_CLUSTER = 3
 ALPHA = 0.05
+# A text is a rewrite candidate when its out-of-sample alignment is at or below the median of random
+# text sets of its concept's size (p >= 0.5); one merely not significant at ALPHA is counted, not listed.
+TYPICAL = 0.5
 NEAR_DUPLICATE_COSINE = 0.97
 LABEL_ORDER = {"anti-clustered": 0, "scattered": 1}
 
@@ -164,6 +167,9 @@ def compute_triage(run: RunData, quality: QualityReport, validation: ValidationR
         unjudged_clusters=unjudged,
         far_concepts=far,
         one_text_concepts=[name for name, c in quality.concepts.items() if c.n_positives == 1],
+        unconvincing_texts=sum(
+            1 for c in quality.concepts.values() for t in c.alignment if t.loo_p is not None and ALPHA <= t.loo_p < TYPICAL and t.loo >= 0
+        ),
         texts=texts,
     )
 
@@ -203,12 +209,12 @@ def _texts_to_rewrite(
     for rel, (value, p, null_95) in loo.items():
         if value < 0:
             add(rel, TextReason(kind="low-alignment", detail=f"points away from its concept's other texts (leave-one-out cosine {value:+.3f})", value=value))
-        elif p >= ALPHA:
+        elif p >= TYPICAL:
             add(
                 rel,
                 TextReason(
                     kind="low-alignment",
-                    detail=f"aligns with its concept's other texts no better than with random texts (leave-one-out {value:+.3f}, random sets' 95th percentile {null_95:+.3f}, p = {p:.3g})",
+                    detail=f"aligns with its concept's other texts no better than a typical random text set (leave-one-out {value:+.3f}, random sets' 95th percentile {null_95:+.3f}, p = {p:.3g})",
                     value=value,
                 ),
             )

@@ -97,6 +97,12 @@ def render_triage(out: Console, triage: TriageReport, limit: int = 20) -> None:
         out.print("far concept: " + escape(far_detail(f)))
     if triage.one_text_concepts:
         out.print(f"{len(triage.one_text_concepts)} concepts have one text: cannot judge their texts", style="dim")
+    if triage.unconvincing_texts:
+        out.print(
+            f"{triage.unconvincing_texts} more texts beat a typical random text set but not significantly "
+            f"(p between {triage.settings.alpha} and 0.5): not listed",
+            style="dim",
+        )
     if triage.texts:
         table = Table(title=f"Texts to rewrite ({len(triage.texts)}, lowest leave-one-out alignment first; p: random text sets of the concept's size)", title_justify="left")
         for col in ("#", "text", "concept", "alignment (p)", "reasons"):
