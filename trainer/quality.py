@@ -46,6 +46,12 @@ ALPHA = 0.05
 MIN_FIRST_PC_TEXTS = 4
 NULL_DRAWS = 499
 FIRST_PC_DRAWS = 199  # an eigendecomposition per draw and layer: the costliest null of the report
+
+
+def first_pc_draws(size: int) -> int:
+    """Draws of the first-PC null for sets of ``size`` texts: 199, fewer for large sets (their null is
+    narrow, and each draw costs size² x hidden), never under 49 (a p floor of 0.02)."""
+    return int(min(FIRST_PC_DRAWS, max(49, FIRST_PC_DRAWS * (32 / size) ** 2)))
 REDUNDANCY_SHUFFLES = 49
 THRESHOLDS = QualityThresholds(
     alpha=ALPHA,
@@ -92,9 +98,8 @@ class DownProjections:
 
 def first_pc_variance_ratio(positives: np.ndarray) -> np.ndarray | None:
     """[layers, n, hidden] -> [layers] share of variance on the first PC of the centered rows; None if no variance."""
-    centered = positives - positives.mean(axis=1, keepdims=True)
-    gram = gram_matrices(centered)
-    eig = np.clip(np.linalg.eigvalsh(gram), 0.0, None)
+    centered = (positives - positives.mean(axis=1, keepdims=True)).astype(np.float32)
+    eig = np.clip(np.linalg.eigvalsh(centered @ np.swapaxes(centered, -1, -2)).astype(np.float64), 0.0, None)
     total = eig.sum(axis=-1)
     if np.any(total <= 0):
         return None
@@ -339,7 +344,7 @@ def compute_quality(run: RunData, *, report_layer: int, down: DownProjections, s
     sizes = np.bincount(concept_of_text[pool], minlength=n_concepts)
     loo_null = {int(s): random_set_alignment(deep_acts, pool, int(s), NULL_DRAWS, rng) for s in set(sizes.tolist()) if 2 <= s <= len(pool)}
     pc_null = {
-        int(s): random_set_first_pc(deep_acts, pool, int(s), FIRST_PC_DRAWS, rng) for s in set(sizes.tolist()) if MIN_FIRST_PC_TEXTS <= s <= len(pool)
+        int(s): random_set_first_pc(deep_acts, pool, int(s), first_pc_draws(int(s)), rng) for s in set(sizes.tolist()) if MIN_FIRST_PC_TEXTS <= s <= len(pool)
     }
 
     r2 = coef = None
