@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from schemas.analyses import LensFlag
+
 ClusterLabel = Literal["cohesive", "scattered", "anti-clustered", "too small to judge", "undetermined"]
 Shape = Literal["clean", "mixed", "fragmented"]
 
@@ -370,6 +372,10 @@ class TriageReport(BaseModel):
         0, description="Texts whose leave-one-out alignment is above the random-set median but not significantly (alpha <= p < 0.5): not listed."
     )
     texts: list[TextToRewrite] = Field(description="Lowest out-of-sample alignment first; texts without one last.")
+    leaky_concepts: list[LensFlag] = Field(
+        default_factory=list,
+        description="Concepts whose logit lens mostly promotes pronouns, punctuation or template tokens (analyses.json lens.flags): narrator or format leakage.",
+    )
 
 
 # --------------------------------------------------------------------------- comparison

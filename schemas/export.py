@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from schemas.analyses import AnalysesReport
 from schemas.analysis import ComparisonReport, QualityReport, TriageReport, ValidationReport
 from schemas.finding import LintReport
 from schemas.manifest import Manifest
@@ -26,6 +27,7 @@ REGISTRY: dict[str, type[BaseModel]] = {
     "quality.schema.json": QualityReport,
     "validation.schema.json": ValidationReport,
     "triage.schema.json": TriageReport,
+    "analyses.schema.json": AnalysesReport,
     "comparison.schema.json": ComparisonReport,
     "run.schema.json": RunInfo,
     "readout.schema.json": ReadoutInfo,

@@ -23,6 +23,16 @@ class Concept(BaseModel):
 
     cluster: Slug = Field(description="Slug of the cluster this concept belongs to.")
     valence: Literal["positive", "negative", "neutral"]
+    arousal: Literal["low", "medium", "high"] | None = Field(
+        None,
+        description=(
+            "How activated the emotion is, on the arousal axis of Russell's circumplex (1980): low (sleepy, calm, "
+            "sad), medium, high (excited, panicked, furious). Three levels, not a number: the ratings are a "
+            "hand-made ordinal judgement guided by published word norms (Warriner et al. 2013; NRC VAD, "
+            "Mohammad 2018), not values copied from them. Optional so older manifests stay valid; the "
+            "valence-arousal analysis leaves out concepts without it. See docs/analyses.md."
+        ),
+    )
     keywords: list[Keyword] = Field(
         min_length=1,
         description=(

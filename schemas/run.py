@@ -31,7 +31,7 @@ class TrainConfig(BaseModel):
     method: Method = "diffmean"
     denoise_neutral: str | None = Field(None, description="Folder of neutral .txt files whose top principal components are projected out.")
     denoise_variance: float = Field(0.5, gt=0, le=1, description="Share of the neutral variance the projected-out components explain.")
-    activations_dtype: StoreDType = Field(
+    store_dtype: StoreDType = Field(
         "float32", description="How activations/layer_<idx>.npy stores the pooled states (bfloat16 as uint16 bit patterns)."
     )
     export_gguf: bool = False
@@ -89,11 +89,15 @@ class ExtractionInfo(BaseModel):
     batch_size: int = Field(description="Final batch size (halved on out-of-memory).")
     tokens: int = Field(ge=0, description="Tokens fed to the model in this run (cache misses only).")
     cache: CacheStats
-    activations_dtype: StoreDType = Field(
+    store_dtype: StoreDType = Field(
         "float32", description="Storage of the activations: float32, float16, or bfloat16 kept as uint16 bit patterns (read as float32)."
     )
     mean_norm: dict[str, float] = Field(
         description="Mean L2 norm of the pooled states per layer: the scale a unit vector is measured against."
+    )
+    world_size: int = Field(1, ge=1, description="Processes of the launch (torchrun's WORLD_SIZE); 1 for a plain run.")
+    texts_per_rank: list[int] = Field(
+        default_factory=list, description="Texts each rank ran through the model in this run (cache misses), in rank order."
     )
 
 

@@ -185,7 +185,7 @@ def write_run(
     lint: bool = True,
     changed_text: str | None = None,
     format_version: int = 1,
-    activations_dtype: str = "float32",
+    store_dtype: str = "float32",
 ) -> Path:
     """A run folder as amygdala 0.1.0 wrote it by hand (format 1, activations.safetensors), or, with
     ``format_version=2``, through ``RunFolder.build`` (activations/layer_<idx>.npy)."""
@@ -212,7 +212,7 @@ def write_run(
         )
     lint_report = {"findings": findings, "files_checked": len(texts), "counts": {"error": len(findings)}}
     if format_version == 2:
-        return _write_with_runfolder(root, model, vectors, texts, acts, lint_report, activations_dtype)
+        return _write_with_runfolder(root, model, vectors, texts, acts, lint_report, store_dtype)
     root.mkdir(parents=True, exist_ok=True)
     save_file({f"layer_{i}.vectors": v.astype(np.float16) for i, v in vectors.items()}, str(root / "readout.safetensors"))
     (root / "readout.json").write_text(
@@ -226,17 +226,17 @@ def write_run(
     return root
 
 
-def _write_with_runfolder(root, model, vectors, texts, acts, lint_report, activations_dtype) -> Path:
+def _write_with_runfolder(root, model, vectors, texts, acts, lint_report, store_dtype) -> Path:
     from schemas.finding import LintReport
     from schemas.run import TextRecord
     from trainer.runfolder import RunFolder
 
     info = run_info(model, len(texts), format_version=2)
-    info.extraction.activations_dtype = activations_dtype
-    info.config.activations_dtype = activations_dtype
+    info.extraction.store_dtype = store_dtype
+    info.config.store_dtype = store_dtype
     with RunFolder.build(root) as folder:
         folder.write_readout(list(CONCEPTS), LAYERS, np.stack([vectors[layer] for layer in LAYERS]))
-        writer = folder.activation_writer(LAYERS, len(texts), HIDDEN, activations_dtype)
+        writer = folder.activation_writer(LAYERS, len(texts), HIDDEN, store_dtype)
         states = np.stack([acts[layer] for layer in LAYERS])
         for start in range(0, len(texts), 8):  # streamed, a batch of rows at a time
             writer.write_rows(np.arange(start, min(start + 8, len(texts))), states[:, start : start + 8])

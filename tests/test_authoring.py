@@ -181,10 +181,16 @@ def test_editor_command_prefers_visual_and_splits_like_a_shell():
         editor_command({"EDITOR": "vi 'unclosed"})
 
 
-def test_edit_without_an_editor_is_a_usage_error(make_corpus):
+def test_edit_without_an_editor_is_a_usage_error_and_writes_nothing(make_corpus):
     root = make_corpus({})
     result = new(root, "story", "calm", "--edit", env={"EDITOR": "", "VISUAL": ""})
     assert result.exit_code == 2 and "--edit needs an editor" in result.stderr
+    result = new(root, "scenario", "ferry", "--concepts", "calm", "--edit", env={"EDITOR": "", "VISUAL": ""})
+    assert result.exit_code == 2 and "--edit needs an editor" in result.stderr
+    result = new(root, "story", "calm", "--edit", env={"EDITOR": "no-such-editor-here --wait", "VISUAL": ""})
+    assert result.exit_code == 2
+    assert result.stderr == "error: --edit: the editor 'no-such-editor-here' is not on PATH; set $EDITOR (or $VISUAL) to one that is\n"
+    assert files_under(root) == []
 
 
 def test_edit_left_blank_removes_the_file(make_corpus, editor):

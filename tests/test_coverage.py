@@ -56,7 +56,7 @@ def test_counts_stories_variants_and_scenarios_per_cluster(make_corpus):
             "paired/no_base/probe.txt": STORY,
         },
     )
-    code, data = coverage_json(root)
+    code, data = coverage_json(root, "--require", "all")
     assert code == 1  # sore has no story
     assert (data["canonical"], data["canonical_with_story"], data["canonical_with_text"]) == (3, 2, 3)
     assert (data["extras"], data["extras_with_text"]) == (1, 1)
@@ -103,7 +103,7 @@ def test_require_levels_and_percentages(make_corpus):
 
 def test_table_and_markdown_formats(make_corpus):
     root = small(make_corpus, {"stories/calm.txt": STORY, "paired/gulls/baseline.txt": STORY, "paired/gulls/sore.txt": STORY})
-    table = runner.invoke(app, ["coverage", "--corpus", str(root), "--scenarios", "--concepts"])
+    table = runner.invoke(app, ["coverage", "--corpus", str(root), "--scenarios", "--concepts", "--require", "all"])
     assert table.exit_code == 1
     rows = [" ".join(line.split()) for line in table.stdout.splitlines()]
     assert rows.index("Cold") < rows.index("sore 0 1 gulls") and "probe (extra) 0 0" in rows
@@ -143,3 +143,31 @@ def test_bundled_corpus_covers_every_concept_and_pairs_every_cluster():
     code, data = coverage_json(BUNDLED_CORPUS, "--manifest", str(MANIFEST), "--require", "all", "--require", "clusters")
     assert data["canonical"] == 171
     assert code == 0, data["requirements"]
+
+
+def test_without_a_bar_coverage_reports_and_passes(make_corpus):
+    """The pre-commit hook runs `amygdala coverage` bare: a writer's young corpus must pass it."""
+    root = small(make_corpus, {"stories/calm.txt": STORY})
+    code, data = coverage_json(root)
+    assert code == 0 and data["requirements"] == [] and data["passed"]
+    table = runner.invoke(app, ["coverage", "--corpus", str(root)])
+    assert table.exit_code == 0 and "no bar set" in table.stdout
+    # one paired scenario, one concept: singular nouns
+    root = small(make_corpus, {"stories/calm.txt": STORY, "paired/gulls/baseline.txt": STORY, "paired/gulls/glad.txt": STORY})
+    table = runner.invoke(app, ["coverage", "--corpus", str(root)], env={"COLUMNS": "300"})
+    assert "1 paired scenario, 1 variant; 1 concept paired in a single scenario." in table.stdout
+    assert "1/3 canonical concepts have a story" in table.stdout
+
+
+def test_the_bar_comes_from_the_configuration(make_corpus, tmp_path):
+    root = small(make_corpus, {"stories/calm.txt": STORY})
+    config = tmp_path / "pyproject.toml"
+    config.write_text('[tool.amygdala]\ncorpus = "corpus"\n[tool.amygdala.coverage]\nrequire = ["50%"]\n')
+    result = runner.invoke(app, ["coverage", "--format", "json"])
+    data = json.loads(result.stdout)
+    assert result.exit_code == 1 and [r["requirement"] for r in data["requirements"]] == ["50%"]
+    assert runner.invoke(app, ["coverage", "--require", "30"]).exit_code == 0  # a flag replaces the configured bar
+    config.write_text('[tool.amygdala]\ncorpus = "corpus"\n[tool.amygdala.coverage]\nrequire = ["most"]\n')
+    result = runner.invoke(app, ["coverage"])
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {config}: tool.amygdala.coverage.require: 'most': expected all, clusters or a percentage from 0 to 100\n"

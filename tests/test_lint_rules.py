@@ -10,6 +10,7 @@ import pytest
 from toolkit.config import LintSettings
 from toolkit.corpus import load_corpus
 from toolkit.lint import RULES, lint_corpus
+from toolkit.lint.lexicon import derivations, derive, spelling_groups
 
 
 def lint(root: Path, select: list[str], paths: list[Path] | None = None, **options):
@@ -73,6 +74,55 @@ def test_kw001_ignores_other_senses_of_lemmas_and_other_concepts(make_corpus):
     assert lint(root, ["KW001"]).findings == []
 
 
+def test_derivations_follow_english_spelling_rules():
+    assert {"fearful", "fearless", "fearlessly", "fearlessness"} <= derivations("fear")
+    assert {"warily", "wariness"} <= derivations("wary")
+    assert {"merciful", "merciless"} <= derivations("mercy")
+    assert {"shyly", "shyness"} <= derivations("shy")
+    assert "irritably" in derivations("irritable") and "tragically" in derivations("tragic")
+    assert "lovely" not in derivations("love")  # another word, not a form of love
+    assert not {"furiousful", "angrily"} & derivations("furious")
+
+
+def test_derive_keeps_dictionary_words_and_adds_spelling_variants():
+    spellings = spelling_groups({"galvanised": "galvanized", "Galvanised": "galvanized", "lovin'": "loving"})
+    derived = derive({"fear", "galvanized", "at ease"}, spellings, vocabulary={"fearless", "fearlessly"})
+    assert derived == {
+        "fearless": frozenset({"fear"}),
+        "fearlessly": frozenset({"fear"}),
+        "galvanised": frozenset({"galvanized"}),
+    }
+
+
+@pytest.mark.parametrize(
+    ("rel", "text", "leak"),
+    [
+        ("stories/suspicious.txt", "The cat circled the new box warily.", "warily"),
+        ("stories/afraid.txt", "The boy stood fearless at the edge of the quarry.", "fearless"),
+        ("stories/stimulated.txt", "The cold shower galvanised her.", "galvanised"),
+        ("stories/furious.txt", "The men came out rage-filled and red in the face.", "rage-filled"),
+        ("stories/self_conscious.txt", "His shyness came out as jokes.", "shyness"),
+        ("stories/hope.txt", "It was hopeless: the phone was dead.", "hopeless"),
+    ],
+)
+def test_kw001_finds_forms_derived_from_the_family(make_corpus, rel, text, leak):
+    root = make_corpus({rel: text})
+    assert spans(lint(root, ["KW001"]), root, "KW001") == [leak]
+
+
+def test_kw001_and_kw002_never_report_the_same_span(make_corpus):
+    root = make_corpus(
+        {
+            "stories/furious.txt": "She felt furious at the queue.",
+            "stories/nervous.txt": "A flicker of nervousness crossed his face.",
+        }
+    )
+    assert sorted((f.code, f.path.rsplit("/", 1)[-1]) for f in lint(root, ["KW001", "KW002"]).findings) == [
+        ("KW001", "furious.txt"),
+        ("KW001", "nervous.txt"),
+    ]
+
+
 # --- KW002: explicit labels -------------------------------------------------------------------
 
 
@@ -108,6 +158,52 @@ def test_kw002_leaves_non_labels_alone(make_corpus):
     assert lint(root, ["KW002"]).findings == []
 
 
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("Fear gripped her as the lights went out.", "Fear"),
+        ("Anger flared in him at the counter.", "Anger"),
+        ("A cold dread settled over him on the stairs.", "A cold dread"),
+        ("Terror gripped the village after the fire.", "Terror"),
+        ("Her jealousy was a small hard thing.", "Her jealousy"),
+        ("Her mother was furious about the dent.", "was furious"),
+        ("The crowd at the gate was restless by nine.", "was restless"),
+        ("The boy who was nervous hid behind the curtain.", "was nervous"),
+        ("Everyone was hurt by what he said.", "was hurt"),
+        ("The clerk stamped the forms with grim satisfaction.", "with grim satisfaction"),
+        ("The whole village was in mourning.", "was in mourning"),
+        ("The caretaker was sour about the window.", "was sour"),
+        ("A wave of fear spread through the hall.", "wave of fear"),  # "spread" is a verb here
+    ],
+)
+def test_kw002_finds_emotion_subjects_and_person_subjects(make_corpus, text, label):
+    root = make_corpus({"stories/bored.txt": text})
+    assert spans(lint(root, ["KW002"]), root, "KW002") == [label]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The trays were full of bitter greens and the ward was full of patients.",
+        "The room was filled with calm blue light.",
+        "A wave of patients came through the doors.",
+        "Nobody was hurt, and the driver handed out biscuits.",
+        "No one was hurt when the ferry nudged the pier.",
+        "The evening felt calmer once the wind dropped.",
+        "The night was darker, and the sea was calmer than in March.",
+        "Monday was calm too.",
+        "Joy grabbed her coat and ran for the tram.",
+        "She looked wistfully at the gates.",
+        "They were relieved of their duties at noon.",
+        "She lifted the crate with ease.",
+        "The mailbag was full of hate mail.",
+    ],
+)
+def test_kw002_leaves_frames_without_their_meaning_alone(make_corpus, text):
+    root = make_corpus({"stories/bored.txt": text})
+    assert spans(lint(root, ["KW002"]), root, "KW002") == []
+
+
 # --- KW003: another concept's name as an emotion word --------------------------------------------
 
 
@@ -138,6 +234,21 @@ def test_kw003_skips_the_homograph_traps(make_corpus):
 def test_kw003_fires_in_emotion_position(make_corpus, text, word):
     root = make_corpus({"stories/tired.txt": text})
     assert spans(lint(root, ["KW003"]), root, "KW003") == ([word] if word else [])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"Patient!" Ana called, and the dog came back.',
+        '"Content?" the editor asked.',
+        "Hope, come here and hold this.",
+        "The lemonade was too sour and the tea too bitter.",
+        "The skin on his heel was too sensitive for the new boots.",
+    ],
+)
+def test_kw003_skips_calls_names_lines_and_tastes(make_corpus, text):
+    root = make_corpus({"stories/tired.txt": text})
+    assert spans(lint(root, ["KW003"]), root, "KW003") == []
 
 
 def test_kw003_leaves_the_own_family_to_kw001_and_names_to_people(make_corpus):
@@ -334,7 +445,7 @@ def test_du001_reports_the_pair_on_both_files_with_similarity(make_corpus):
 def test_cv001_only_on_whole_corpus_runs(make_corpus):
     root = make_corpus({"stories/calm.txt": "x"})
     result = lint(root, ["CV001"])
-    assert len(result.findings) == 178 and {f.path for f in result.findings} == {"corpus"}
+    assert len(result.findings) == 11 and {f.path for f in result.findings} == {"corpus"}  # one per cluster
     assert all(f.severity == "info" for f in result.findings)
     assert lint(root, ["CV001"], paths=[root / "stories/calm.txt"]).findings == []
 

@@ -45,7 +45,7 @@ def test_report_html_is_self_contained(tmp_path: Path):
     assert runner.invoke(app, ["triage", str(run_dir), "--no-probes"]).exit_code == 0
     html = (run_dir / "report.html").read_text()
     images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
-    assert len(images) == 3
+    assert len(images) == 5  # cohesion, heat map, PCA, circumplex, analyses by layer
     import base64
 
     assert all(base64.b64decode(img).startswith(PNG_MAGIC) for img in images)

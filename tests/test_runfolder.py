@@ -39,8 +39,8 @@ def test_format_1_and_format_2_read_to_the_same_run(tmp_path: Path):
 @pytest.mark.parametrize(("dtype", "tolerance"), [("float16", 1e-3), ("bfloat16", 8e-3)])
 def test_half_precision_storage_reads_back_as_float32(tmp_path: Path, dtype: str, tolerance: float):
     exact = RunFolder.read(write_run(tmp_path / "f32", format_version=2))
-    half = RunFolder.read(write_run(tmp_path / dtype, format_version=2, activations_dtype=dtype))
-    assert half.info.extraction.activations_dtype == dtype
+    half = RunFolder.read(write_run(tmp_path / dtype, format_version=2, store_dtype=dtype))
+    assert half.info.extraction.store_dtype == dtype
     stored = np.load(tmp_path / dtype / "activations" / "layer_1.npy", mmap_mode="r")
     assert stored.dtype == (np.float16 if dtype == "float16" else np.uint16)
     assert half.activations.dtype == np.float32
@@ -116,4 +116,4 @@ def test_a_layer_file_of_the_wrong_shape_or_dtype_is_named(tmp_path: Path):
     assert err.value.where == str(run_dir / "activations" / "layer_2.npy")
     assert "float64 [3, 64]" in err.value.message and "float32 [50, 64]" in err.value.message
     info = json.loads((run_dir / "run.json").read_text())
-    assert info["format_version"] == 2 and info["extraction"]["activations_dtype"] == "float32"
+    assert info["format_version"] == 2 and info["extraction"]["store_dtype"] == "float32"

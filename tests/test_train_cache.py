@@ -12,7 +12,8 @@ from schemas.run import TrainConfig
 from toolkit.cli import app
 from trainer.cache import ActivationCache
 from trainer.model import resolve_model
-from trainer.run import Reporter, extract_activations
+from trainer.activations import ArraySink, extract
+from trainer.reporter import Reporter
 from train_helpers import cache_dir, corpus_files, llama_dir, read_run, text  # noqa: F401  (fixtures)
 
 runner = CliRunner(env={"COLUMNS": "1000"})
@@ -116,6 +117,6 @@ def test_an_interrupted_run_keeps_every_finished_batch(llama_dir, cache_dir):
     config = TrainConfig(model=str(llama_dir), dtype="float32", batch_size=3)
     inputs = [text(seed).strip() for seed in range(8)]
     with pytest.raises(KeyboardInterrupt):
-        extract_activations(source, inputs, [1, 2, 3], config, cache_dir, _Interrupting())
-    resumed = extract_activations(source, inputs, [1, 2, 3], config, cache_dir, Reporter())
+        extract(source, inputs, [1, 2, 3], config, cache_dir, _Interrupting(), [ArraySink.empty(3, 8, source.hidden_size).add])
+    resumed = extract(source, inputs, [1, 2, 3], config, cache_dir, Reporter(), [ArraySink.empty(3, 8, source.hidden_size).add])
     assert (resumed.cache.hits, resumed.cache.misses) == (3, 5)

@@ -115,3 +115,34 @@ def test_diffmean_without_any_negative_is_refused():
     rows = [R("story", "a"), R("story", "a")]
     with pytest.raises(AmygdalaError, match="nothing to contrast 'a' with"):
         concept_vectors(np.ones((1, 2, H), dtype=np.float32), rows, ["a"], "diffmean")
+
+
+@pytest.mark.parametrize("method", ["diffmean", "paired", "centered"])
+def test_streamed_group_sums_equal_the_whole_matrix_product(method):
+    """Texts fed in shuffled batches give the vectors of W @ activations, the methods' definition."""
+    from trainer.vectors import WEIGHTS, GroupSums, unit_vectors
+
+    rng = np.random.default_rng(7)
+    rows = [R("story", c) for c in "aabbbcd"] + [R("baseline", None, "s"), R("variant", "a", "s"), R("variant", "c", "s"),
+                                                 R("baseline", None, "t"), R("variant", "a", "t"), R("variant", "d", "t")]
+    concepts = ["a", "c", "d"]
+    acts = rng.normal(size=(3, len(rows), H))
+    dense = unit_vectors(np.matmul(WEIGHTS[method](rows, concepts)[None], acts), concepts, [1, 2, 3])
+    sums = GroupSums(rows, 3, H)
+    order = rng.permutation(len(rows))
+    for batch in np.array_split(order, 4):
+        sums.add(batch, acts[:, batch])
+    np.testing.assert_allclose(sums.vectors(concepts, method, [1, 2, 3]), dense, atol=1e-6)
+    np.testing.assert_allclose(sums.mean_norm(), np.linalg.norm(acts, axis=-1).mean(-1), rtol=1e-12)
+
+
+def test_group_sums_refuse_a_missing_or_repeated_text():
+    from trainer.vectors import GroupSums
+
+    rows = [R("story", "a"), R("story", "b")]
+    sums = GroupSums(rows, 1, H)
+    sums.add([0], np.ones((1, 1, H)))
+    with pytest.raises(ValueError, match="twice"):
+        sums.add([0], np.ones((1, 1, H)))
+    with pytest.raises(ValueError, match="never added"):
+        sums.vectors(["a", "b"], "diffmean", [1])

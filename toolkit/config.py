@@ -1,7 +1,9 @@
-"""Project configuration from ``[tool.amygdala]`` in the nearest ``pyproject.toml``.
+"""Project configuration: ``amygdala.toml``, or ``[tool.amygdala]`` in ``pyproject.toml``.
 
-Found by walking up from the working directory, as ruff does. Paths in the file are
-relative to the folder that holds it; command-line flags override it.
+Found by walking up from the working directory, as ruff finds ``ruff.toml`` or
+``pyproject.toml``: the nearest folder with either wins, and in one folder ``amygdala.toml``
+comes first. Paths in the file are relative to the folder that holds it; command-line flags
+override it.
 """
 
 from __future__ import annotations
@@ -36,12 +38,22 @@ class LintSettings(BaseModel):
         return value
 
 
+class CoverageSettings(BaseModel):
+    """``require``: the bars `amygdala coverage` fails below (all, clusters, N%); none by default,
+    so a writer's young corpus passes the pre-commit hook until the project asks for a bar."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    require: list[str] = Field(default_factory=list)
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     corpus: Path | None = None
     manifest: Path | None = None
     lint: LintSettings = Field(default_factory=LintSettings)
+    coverage: CoverageSettings = Field(default_factory=CoverageSettings)
 
 
 class Config(BaseModel):
@@ -51,6 +63,11 @@ class Config(BaseModel):
     root: Path
     settings: Settings
 
+    def where(self, key: str) -> str:
+        """Where a setting lives, for error messages: ``pyproject.toml: tool.amygdala.lint.select``."""
+        prefix = "" if self.source is None or self.source.name == AMYGDALA_TOML else "tool.amygdala."
+        return f"{self.source}: {prefix}{key}"
+
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
@@ -59,26 +76,43 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise AmygdalaError(f"invalid TOML: {exc}", path) from None
 
 
-def find_pyproject(start: Path) -> Path | None:
+AMYGDALA_TOML = "amygdala.toml"
+PYPROJECT = "pyproject.toml"
+
+
+def _table(path: Path) -> dict[str, Any] | None:
+    """The amygdala settings in ``path``: all of an amygdala.toml, ``[tool.amygdala]`` of any other file."""
+    data = _read_toml(path)
+    if path.name == AMYGDALA_TOML:
+        return data
+    return data.get("tool", {}).get("amygdala")
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest amygdala.toml, or pyproject.toml with ``[tool.amygdala]``, at or above ``start``."""
     for folder in [start, *start.parents]:
-        candidate = folder / "pyproject.toml"
-        if candidate.is_file() and "amygdala" in _read_toml(candidate).get("tool", {}):
+        standalone = folder / AMYGDALA_TOML
+        if standalone.is_file():
+            return standalone
+        candidate = folder / PYPROJECT
+        if candidate.is_file() and _table(candidate) is not None:
             return candidate
     return None
 
 
 def load_config(start: Path | None = None, explicit: Path | None = None) -> Config:
-    """Read the configuration from ``explicit`` or the nearest pyproject.toml with ``[tool.amygdala]``."""
+    """Read the configuration from ``explicit`` or the nearest configuration file (see the module)."""
     start = (start or Path.cwd()).resolve()
-    path = explicit or find_pyproject(start)
+    path = explicit or find_config(start)
     if path is None:
         return Config(root=start, settings=Settings())
-    table = _read_toml(path).get("tool", {}).get("amygdala", {})
+    table = _table(path) or {}
+    prefix = () if path.name == AMYGDALA_TOML else ("tool", "amygdala")
     try:
         settings = Settings.model_validate(table)
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = json_path(("tool", "amygdala", *err["loc"]))
+        loc = json_path((*prefix, *err["loc"]))
         raise AmygdalaError(f"{loc}: {err['msg']}", path) from None
     root = path.resolve().parent
     if settings.corpus is not None:

@@ -223,27 +223,43 @@ def load_corpus(root: Path, manifest_path: Path) -> Corpus:
     return corpus
 
 
+DEFAULT_CORPUS = "amygdala_stories"
+
+
+def _is_corpus(folder: Path) -> bool:
+    return (folder / STORIES).is_dir() or (folder / PAIRED).is_dir()
+
+
+def find_corpus(start: Path) -> Path | None:
+    """The nearest corpus at or above ``start``, as ruff finds its configuration: a folder
+    holding ``amygdala_stories/``, or a folder that is a corpus (has ``stories/`` or ``paired/``)."""
+    for folder in [start, *start.parents]:
+        if (folder / DEFAULT_CORPUS).is_dir():
+            return folder / DEFAULT_CORPUS
+        if _is_corpus(folder):
+            return folder
+    return None
+
+
 def resolve_locations(
-    config: Config, corpus: Path | None = None, manifest: Path | None = None
+    config: Config, corpus: Path | None = None, manifest: Path | None = None, start: Path | None = None
 ) -> tuple[Path, Path]:
-    """Where the corpus and its manifest are: flags, then config, then the conventional places."""
-    corpus_root = corpus or config.settings.corpus
+    """Where the corpus and its manifest are: flags, then config, then the nearest corpus above
+    ``start`` (default: the working directory); the manifest beside or inside it."""
+    corpus_root = corpus or config.settings.corpus or find_corpus((start or Path.cwd()).resolve())
     if corpus_root is None:
-        fallback = Path.cwd() / "amygdala_stories"
-        if not fallback.is_dir():
-            raise AmygdalaError(
-                "no corpus given: pass --corpus or set corpus in [tool.amygdala] of pyproject.toml"
-            )
-        corpus_root = fallback
-    candidates = [manifest, config.settings.manifest, corpus_root / "manifest.json", Path.cwd() / "manifest.json"]
-    for candidate in candidates[:2]:
-        if candidate is not None:
-            return corpus_root, candidate
-    for candidate in candidates[2:]:
+        raise AmygdalaError(
+            "no corpus found here or above: pass --corpus, set corpus in amygdala.toml or [tool.amygdala] "
+            "of pyproject.toml, or start one with `amygdala init`"
+        )
+    explicit = manifest or config.settings.manifest
+    if explicit is not None:
+        return corpus_root, explicit
+    for candidate in (corpus_root / "manifest.json", corpus_root.parent / "manifest.json", Path.cwd() / "manifest.json"):
         if candidate.is_file():
             return corpus_root, candidate
     raise AmygdalaError(
-        "no manifest found: pass --manifest, set manifest in [tool.amygdala], or put manifest.json in the corpus"
+        "no manifest found: pass --manifest, set manifest in the configuration, or put manifest.json in the corpus"
     , corpus_root)
 
 

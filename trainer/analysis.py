@@ -14,11 +14,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from schemas.analyses import AnalysesReport
 from schemas.analysis import QualityReport, TriageReport, ValidationReport
 from toolkit.errors import AmygdalaError
 from trainer.linalg import default_report_layer
 from trainer.rundata import RunData
-from trainer.runfolder import QUALITY, REPORT_HTML, TRIAGE, TRIAGE_MD, VALIDATION, Run, RunFolder
+from trainer.runfolder import ANALYSES, QUALITY, REPORT_HTML, TRIAGE, TRIAGE_MD, VALIDATION, Run, RunFolder
 
 
 @contextlib.contextmanager
@@ -38,6 +39,7 @@ class AnalysisResult:
     quality: QualityReport
     validation: ValidationReport
     triage: TriageReport | None
+    analyses: AnalysesReport | None = None
     written: list[Path] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -49,16 +51,23 @@ def analyze(
     model_path: Path | None = None,
     probes: bool = True,
     triage: bool = True,
+    analyses: bool = True,
+    lens_layers: str = "report",
 ) -> AnalysisResult:
-    """Quality, validation and (optionally) triage of a loaded run, in memory."""
+    """Quality, validation, the researcher's analyses (analyses.json) and (optionally) triage of a loaded run, in memory."""
     report_layer = layer if layer is not None else default_report_layer(run.layers)
     if report_layer not in run.layers:
         raise AmygdalaError(f"layer {report_layer} is not in the run (layers {run.layers[0]}..{run.layers[-1]})", run.root)
+    from trainer.research import lens_layer_list
+
+    lens_at = lens_layer_list(lens_layers, run.layers, report_layer) if analyses else None  # a bad spec fails before any work
     with single_threaded_blas():
-        return _analyze(run, report_layer, model_path, probes, triage)
+        return _analyze(run, report_layer, model_path, probes, triage, lens_at)
 
 
-def _analyze(run: RunData, report_layer: int, model_path: Path | None, probes: bool, triage: bool) -> AnalysisResult:
+def _analyze(
+    run: RunData, report_layer: int, model_path: Path | None, probes: bool, triage: bool, lens_at: list[int] | None
+) -> AnalysisResult:
     from trainer.quality import compute_quality, load_down_projections
     from trainer.triage import compute_triage
     from trainer.validation import compute_validation
@@ -75,9 +84,17 @@ def _analyze(run: RunData, report_layer: int, model_path: Path | None, probes: b
     validation = compute_validation(run, probes=probes, headline_layers=[report_layer])
     timings["validation"] = time.perf_counter() - start
     result = AnalysisResult(quality=quality, validation=validation, triage=None, timings=timings)
+    if lens_at is not None:
+        from trainer.research import compute_analyses
+
+        start = time.perf_counter()
+        result.analyses = compute_analyses(run, report_layer, model_path=model_path, lens_layers=lens_at)
+        timings["analyses"] = time.perf_counter() - start
     if triage:
         start = time.perf_counter()
         result.triage = compute_triage(run, quality, validation)
+        if result.analyses is not None and result.analyses.lens is not None:
+            result.triage.leaky_concepts = result.analyses.lens.flags
         timings["triage"] = time.perf_counter() - start
     return result
 
@@ -91,20 +108,23 @@ def analyze_run(
     triage: bool = True,
     pictures: bool = True,
     write: bool = True,
+    lens_layers: str = "report",
 ) -> AnalysisResult:
     """Analyse a run folder and write quality.json, validation.json and, with ``triage``,
     triage.json, triage.md, the PNGs and report.html next to the run's other files."""
     run = RunFolder.read(Path(run_dir))
-    result = analyze(run, layer=layer, model_path=model_path, probes=probes, triage=triage)
+    result = analyze(run, layer=layer, model_path=model_path, probes=probes, triage=triage, lens_layers=lens_layers)
     if not write:
         return result
     result.written += [run.write_report(QUALITY, result.quality), run.write_report(VALIDATION, result.validation)]
+    if result.analyses is not None:
+        result.written.append(run.write_report(ANALYSES, result.analyses))
     images: dict[str, Path] = {}
     if pictures:
         from trainer.plots import write_pictures
 
         start = time.perf_counter()
-        images = write_pictures(run, result.quality, result.validation, run.root)
+        images = write_pictures(run, result.quality, result.validation, run.root, result.analyses)
         result.timings["pictures"] = time.perf_counter() - start
         result.written += list(images.values())
     if result.triage is not None:
@@ -113,7 +133,7 @@ def analyze_run(
         result.written += [
             run.write_report(TRIAGE, result.triage),
             run.write_text(TRIAGE_MD, render_markdown(result.triage, result.validation)),
-            run.write_text(REPORT_HTML, render_html(run, result.quality, result.validation, result.triage, images)),
+            run.write_text(REPORT_HTML, render_html(run, result.quality, result.validation, result.triage, images, result.analyses)),
         ]
     return result
 
@@ -124,5 +144,5 @@ def load_reports(run_dir: Path) -> tuple[Run, QualityReport, ValidationReport]:
     quality, validation = run.read_report(QUALITY, QualityReport), run.read_report(VALIDATION, ValidationReport)
     if quality is not None and validation is not None:
         return run, quality, validation
-    result = analyze(run, probes=False, triage=False)
+    result = analyze(run, probes=False, triage=False, analyses=False)
     return run, result.quality, result.validation

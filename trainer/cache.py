@@ -67,6 +67,18 @@ class ActivationCache:
     def _path(self, key: str) -> Path:
         return self.directory / key[:2] / f"{key}.safetensors"
 
+    def has(self, key: str, layers: list[int]) -> bool:
+        """Whether an entry with these layers exists, from its header alone (its checksum is checked on ``get``)."""
+        from safetensors import SafetensorError, safe_open
+
+        path = self._path(key)
+        try:
+            with safe_open(str(path), framework="numpy") as fh:
+                stored = (fh.metadata() or {}).get("layers", "")
+        except (FileNotFoundError, SafetensorError, OSError):
+            return False
+        return set(layers) <= {int(x) for x in stored.split(",") if x.strip().isdigit()}
+
     def get(self, key: str, layers: list[int]) -> np.ndarray | None:
         """The [len(layers), hidden] float32 states of a text, or None when absent, partial or corrupt."""
         from safetensors import safe_open

@@ -26,6 +26,11 @@ def percent(value: float | None, digits: int = 1) -> str:
     return MISSING if value is None else f"{value:.{digits}%}"
 
 
+def p_value(value: float | None) -> str:
+    """``0.012``; ``<0.001`` below that; a dash for a missing value."""
+    return MISSING if value is None else (f"{value:.3f}" if value >= 0.001 else "<0.001")
+
+
 def text_or_dash(value: str | None) -> str:
     return MISSING if value is None else value
 

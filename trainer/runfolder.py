@@ -6,7 +6,7 @@ Files written by ``amygdala train`` (format 2; format 1 differs only in the acti
 - ``readout.safetensors`` / ``readout.json`` (ReadoutInfo): ``layer_<idx>.vectors`` fp16
   [n_concepts, hidden], the format the original trainer hands to its vLLM readout plugin.
 - ``activations/layer_<idx>.npy``: pooled states [n_texts, hidden], rows in texts.json order,
-  stored as ``run.json`` ``extraction.activations_dtype`` says (bfloat16 as uint16 bit patterns);
+  stored as ``run.json`` ``extraction.store_dtype`` says (bfloat16 as uint16 bit patterns);
   read memory-mapped. Format 1 (amygdala 0.1.0) kept one ``activations.safetensors`` with a
   ``layer_<idx>`` fp32 tensor per layer; it still reads.
 - ``texts.json`` (TextsFile), ``manifest.json`` (Manifest), ``lint.json`` (LintReport).
@@ -22,6 +22,7 @@ A new folder is built in a hidden sibling (``RunFolder.build``) and renamed into
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -58,6 +59,7 @@ QUALITY = "quality.json"
 VALIDATION = "validation.json"
 TRIAGE = "triage.json"
 TRIAGE_MD = "triage.md"
+ANALYSES = "analyses.json"
 REPORT_HTML = "report.html"
 
 TRAINING_FILES = frozenset({RUN, READOUT, READOUT_INFO, TEXTS, MANIFEST, LINT, LEGACY_ACTIVATIONS})
@@ -166,7 +168,7 @@ def _read_activations(folder: Path, readout: ReadoutInfo, info: RunInfo, n_texts
                 raise AmygdalaError(f"layer_{layer} contains NaN or infinity", path)
             out.append(array.astype(np.float32, copy=False))
         return out
-    dtype = info.extraction.activations_dtype
+    dtype = info.extraction.store_dtype
     for layer in readout.layers:
         path = _require(folder, activation_file(layer), info)
         try:
@@ -188,29 +190,42 @@ def _read_activations(folder: Path, readout: ReadoutInfo, info: RunInfo, n_texts
 
 
 class ActivationWriter:
-    """Fills ``activations/layer_<idx>.npy`` [n_texts, hidden] a batch of rows at a time (memory-mapped)."""
+    """Fills ``activations/layer_<idx>.npy`` [n_texts, hidden] a batch of rows at a time.
+
+    Rows go to the files with positioned writes rather than through a memory map: dirty pages of
+    a map count as the process's resident memory until the kernel writes them back, which would
+    make the memory of a run grow with the corpus after all.
+    """
 
     def __init__(self, folder: Path, layers: Sequence[int], n_texts: int, hidden: int, dtype: StoreDType = "float32") -> None:
         (folder / ACTIVATIONS_DIR).mkdir(parents=True, exist_ok=True)
         self.dtype = dtype
         self.layers = list(layers)
-        self._arrays = [
-            np.lib.format.open_memmap(folder / activation_file(layer), mode="w+", dtype=STORAGE[dtype], shape=(n_texts, hidden))
-            for layer in self.layers
-        ]
+        self.row_bytes = hidden * np.dtype(STORAGE[dtype]).itemsize
+        self._files: list[tuple[int, int]] = []  # (file descriptor, offset of row 0)
+        header = {"descr": np.lib.format.dtype_to_descr(np.dtype(STORAGE[dtype])), "fortran_order": False, "shape": (n_texts, hidden)}
+        for layer in self.layers:
+            with open(folder / activation_file(layer), "wb") as fh:
+                np.lib.format.write_array_header_1_0(fh, header)
+                offset = fh.tell()
+                fh.truncate(offset + n_texts * self.row_bytes)
+            self._files.append((os.open(folder / activation_file(layer), os.O_WRONLY), offset))
 
     def write_rows(self, indices: Sequence[int] | np.ndarray, states: np.ndarray) -> None:
         """Store ``states`` [n_layers, len(indices), hidden] (float32) as rows ``indices`` of every layer."""
         rows = np.asarray(indices, dtype=np.int64)
-        if states.shape[:2] != (len(self._arrays), len(rows)):
-            raise ValueError(f"states of shape {states.shape} for {len(self._arrays)} layers and {len(rows)} rows")
-        for array, layer_states in zip(self._arrays, states):
-            array[rows] = to_stored(layer_states, self.dtype)
+        if states.shape[:2] != (len(self._files), len(rows)):
+            raise ValueError(f"states of shape {states.shape} for {len(self._files)} layers and {len(rows)} rows")
+        for (fd, offset), layer_states in zip(self._files, states):
+            stored = np.ascontiguousarray(to_stored(layer_states, self.dtype))
+            for row, values in zip(rows, stored):
+                os.pwrite(fd, values.tobytes(), offset + int(row) * self.row_bytes)
 
     def close(self) -> None:
-        for array in self._arrays:
-            array.flush()
-        self._arrays = []
+        for fd, _ in self._files:
+            os.fsync(fd)
+            os.close(fd)
+        self._files = []
 
 
 class RunBuilder:

@@ -3,11 +3,17 @@
 Every method is linear in the activations: it builds a contrast matrix ``W`` [n_concepts, n_texts]
 whose rows say how much each text counts for or against a concept, and the raw vectors are
 ``W @ activations`` at every layer. Denoising and normalisation come after.
+
+Texts with the same kind, concept and scenario get the same column of ``W``, so the product only
+needs the sum of each such group's activations. ``GroupSums`` accumulates those sums a batch at a
+time; memory then grows with the number of groups (about concepts + scenarios), never with the
+number of texts, and the vectors are the same as from the whole activation matrix.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Literal, Protocol, Sequence
 
 import numpy as np
@@ -26,7 +32,7 @@ class Row(Protocol):
 
 
 def _positives(rows: Sequence[Row], concepts: Sequence[str]) -> np.ndarray:
-    """[n_concepts, n_texts] 0/1: the concept's stories and paired variants."""
+    """[n_concepts, n_rows] 0/1: the concept's stories and paired variants."""
     index = {c: i for i, c in enumerate(concepts)}
     out = np.zeros((len(concepts), len(rows)))
     for j, row in enumerate(rows):
@@ -35,13 +41,21 @@ def _positives(rows: Sequence[Row], concepts: Sequence[str]) -> np.ndarray:
     return out
 
 
-def _row_means(indicator: np.ndarray) -> np.ndarray:
-    counts = indicator.sum(1, keepdims=True)
-    return np.divide(indicator, counts, out=np.zeros_like(indicator), where=counts > 0)
+def _row_means(indicator: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Per-text weights that average the marked rows; a row stands for ``sizes`` texts."""
+    counts = indicator @ sizes
+    return np.divide(indicator, counts[:, None], out=np.zeros_like(indicator), where=counts[:, None] > 0)
 
 
-def diffmean_weights(rows: Sequence[Row], concepts: Sequence[str]) -> np.ndarray:
-    """mean(the concept's stories and variants) - mean(the other concepts' stories and all baselines)."""
+def _sizes(rows: Sequence[Row], sizes: np.ndarray | None) -> np.ndarray:
+    return np.ones(len(rows)) if sizes is None else np.asarray(sizes, dtype=float)
+
+
+def diffmean_weights(rows: Sequence[Row], concepts: Sequence[str], sizes: np.ndarray | None = None) -> np.ndarray:
+    """mean(the concept's stories and variants) - mean(the other concepts' stories and all baselines).
+
+    ``sizes``: how many texts each row stands for (``GroupSums`` passes one row per group)."""
+    sizes = _sizes(rows, sizes)
     positives = _positives(rows, concepts)
     story = np.array([r.kind == "story" for r in rows])
     baseline = np.array([r.kind == "baseline" for r in rows])
@@ -51,11 +65,16 @@ def diffmean_weights(rows: Sequence[Row], concepts: Sequence[str]) -> np.ndarray
         raise AmygdalaError(
             f"diffmean has nothing to contrast {alone[0]!r} with: it needs another concept's story or a baseline"
         )
-    return _row_means(positives) - _row_means(negatives.astype(float))
+    return _row_means(positives, sizes) - _row_means(negatives.astype(float), sizes)
 
 
-def paired_weights(rows: Sequence[Row], concepts: Sequence[str]) -> np.ndarray:
-    """Contrastive (CAA): the mean over the concept's scenarios of (its variant - that scenario's baseline)."""
+def paired_weights(rows: Sequence[Row], concepts: Sequence[str], sizes: np.ndarray | None = None) -> np.ndarray:
+    """Contrastive (CAA): the mean over the concept's scenarios of (its variant - that scenario's baseline).
+
+    A scenario has one baseline and one telling per concept, so every row here stands for one text;
+    ``sizes`` is accepted for a uniform signature and must be all ones."""
+    if sizes is not None and np.any(np.asarray(sizes) != 1):
+        raise ValueError("paired weights are defined per text: each variant is paired with its own baseline")
     baseline_of = {r.scenario: j for j, r in enumerate(rows) if r.kind == "baseline"}
     pairs: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for j, row in enumerate(rows):
@@ -69,9 +88,9 @@ def paired_weights(rows: Sequence[Row], concepts: Sequence[str]) -> np.ndarray:
     return out
 
 
-def centered_weights(rows: Sequence[Row], concepts: Sequence[str]) -> np.ndarray:
+def centered_weights(rows: Sequence[Row], concepts: Sequence[str], sizes: np.ndarray | None = None) -> np.ndarray:
     """The paper's recipe: the concept's mean minus the mean of all concept means."""
-    means = _row_means(_positives(rows, concepts))
+    means = _row_means(_positives(rows, concepts), _sizes(rows, sizes))
     return means - means.mean(0, keepdims=True)
 
 
@@ -88,9 +107,66 @@ def trainable_concepts(method: Method, rows: Sequence[Row], candidates: Sequence
     return [c for c in candidates if c in have]
 
 
-def raw_vectors(activations: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """[n_layers, n_texts, hidden] activations and [n_concepts, n_texts] weights -> [n_layers, n_concepts, hidden]."""
-    return np.matmul(weights.astype(activations.dtype)[None], activations)
+@dataclass(frozen=True)
+class _Group:
+    kind: str
+    concept: str | None
+    scenario: str | None
+
+
+class GroupSums:
+    """Running sums of pooled states per (kind, concept, scenario) group, fed a batch at a time.
+
+    ``add`` may see the texts in any order and in any number of batches; ``vectors`` then gives what
+    ``concept_vectors`` gives on the whole activation matrix, up to floating-point summation order.
+    """
+
+    def __init__(self, rows: Sequence[Row], n_layers: int, hidden: int) -> None:
+        index: dict[_Group, int] = {}
+        self.group_of = np.array(
+            [index.setdefault(_Group(r.kind, r.concept, r.scenario), len(index)) for r in rows], dtype=np.int64
+        )
+        self.groups = list(index)
+        self.sizes = np.bincount(self.group_of, minlength=len(self.groups)).astype(float)
+        self.sums = np.zeros((n_layers, len(self.groups), hidden))
+        self.norm_sums = np.zeros(n_layers)
+        self.seen = np.zeros(len(rows), dtype=bool)
+
+    def add(self, indices: Sequence[int], states: np.ndarray) -> None:
+        """``states`` [n_layers, len(indices), hidden] of the texts at ``indices`` (rows order)."""
+        indices = np.asarray(indices, dtype=np.int64)
+        if self.seen[indices].any():
+            raise ValueError("a text was added twice")
+        self.seen[indices] = True
+        states = np.asarray(states, dtype=np.float64)
+        for layer in range(states.shape[0]):
+            np.add.at(self.sums[layer], self.group_of[indices], states[layer])
+        self.norm_sums += np.linalg.norm(states, axis=-1).sum(-1)
+
+    def mean_norm(self) -> np.ndarray:
+        """Mean L2 norm of the pooled states per layer."""
+        return self.norm_sums / max(int(self.seen.sum()), 1)
+
+    def raw(self, concepts: Sequence[str], method: Method) -> np.ndarray:
+        """Unnormalised vectors [n_layers, n_concepts, hidden]."""
+        if not self.seen.all():
+            raise ValueError(f"{int((~self.seen).sum())} texts were never added")
+        sizes = None if method == "paired" else self.sizes
+        per_text = WEIGHTS[method](self.groups, concepts, sizes)
+        return np.einsum("cg,lgh->lch", per_text, self.sums)
+
+    def vectors(
+        self,
+        concepts: Sequence[str],
+        method: Method,
+        layers: Sequence[int],
+        neutral: list[np.ndarray] | None = None,
+    ) -> np.ndarray:
+        """Unit-length vectors [n_layers, n_concepts, hidden] (float32); ``neutral``: components to project out first."""
+        vectors = self.raw(concepts, method)
+        if neutral is not None:
+            vectors = project_out(vectors, neutral)
+        return unit_vectors(vectors, concepts, layers).astype(np.float32)
 
 
 def neutral_components(neutral: np.ndarray, variance: float) -> list[np.ndarray]:
@@ -134,8 +210,7 @@ def concept_vectors(
     layers: Sequence[int] | None = None,
     neutral: list[np.ndarray] | None = None,
 ) -> np.ndarray:
-    """Unit-length vectors [n_layers, n_concepts, hidden]; ``neutral``: components to project out first."""
-    vectors = raw_vectors(activations, WEIGHTS[method](rows, concepts))
-    if neutral is not None:
-        vectors = project_out(vectors, neutral)
-    return unit_vectors(vectors, concepts, layers or list(range(1, len(activations) + 1)))
+    """Unit-length vectors [n_layers, n_concepts, hidden] from the whole activation matrix at once."""
+    sums = GroupSums(rows, activations.shape[0], activations.shape[-1])
+    sums.add(range(len(rows)), activations)
+    return sums.vectors(concepts, method, layers or list(range(1, len(activations) + 1)), neutral)

@@ -12,6 +12,7 @@ from toolkit.cli import io_cmd  # noqa: F401
 from toolkit.cli import analysis_cmd  # noqa: F401
 from toolkit.cli import train_cmd  # noqa: F401
 from toolkit.cli import lint_cmd  # noqa: F401
+from toolkit.cli import init_cmd, lsp_cmd  # noqa: F401
 from toolkit.cli._app import app, err_console
 from toolkit.errors import AmygdalaError
 

@@ -7,6 +7,7 @@ Commands import heavy libraries (spaCy, torch) inside their bodies so that
 from __future__ import annotations
 
 import functools
+import importlib.util
 from pathlib import Path
 from typing import Annotated, Any, Callable, Optional
 
@@ -48,16 +49,37 @@ def fail(message: str, where: str | Path | None = None) -> None:
     raise AmygdalaError(message, where)
 
 
+# The import names of the `train` extra's packages that the trainer imports.
+TRAINING_MODULES = ("torch", "transformers", "safetensors", "gguf", "sklearn", "matplotlib", "jinja2")
+TRAINING_INSTALL = "pip install 'amygdala[train]'"
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def require_training_extras() -> None:
+    """Fail in one line, before any work, when the training extras are not installed."""
+    missing = [m for m in TRAINING_MODULES if not _installed(m)]
+    if missing:
+        raise AmygdalaError(f"this command needs the training extras ({', '.join(missing)} not installed): {TRAINING_INSTALL}")
+
+
 def command(
-    *args: Any, target: typer.Typer | None = None, **kwargs: Any
+    *args: Any, target: typer.Typer | None = None, training: bool = False, **kwargs: Any
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a command (on ``target``, default the root app) whose AmygdalaError becomes
-    ``error: ...`` on stderr and exit code 2."""
+    ``error: ...`` on stderr and exit code 2; ``training`` commands first check the extras."""
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
         def guarded(*a: Any, **k: Any) -> Any:
             try:
+                if training:
+                    require_training_extras()
                 return fn(*a, **k)
             except AmygdalaError as err:
                 err_console.print(f"error: {err}", markup=False)

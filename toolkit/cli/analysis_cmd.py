@@ -13,6 +13,7 @@ from rich.table import Table
 from toolkit.cli._app import command, console
 
 if TYPE_CHECKING:
+    from schemas.analyses import AnalysesReport
     from schemas.analysis import ComparisonReport, TriageReport, ValidationReport
 
 RunArg = Annotated[Path, typer.Argument(help="A run folder written by `amygdala train`.", show_default=False)]
@@ -25,6 +26,13 @@ ModelOpt = Annotated[
     typer.Option("--model", help="Folder with the model's safetensors, for single-neuron alignment (default: the model run.json names).", show_default=False),
 ]
 NoProbesOpt = Annotated[bool, typer.Option("--no-probes", help="Skip the linear probes (the slowest step).")]
+LensLayersOpt = Annotated[
+    str,
+    typer.Option(
+        "--lens-layers",
+        help="Layers of the logit lens: report (the report layer), all, or a list like 20-30 (each layer costs one vocab-sized product per concept).",
+    ),
+]
 
 STYLE = {"cohesive": "green", "scattered": "yellow", "anti-clustered": "red", "too small to judge": "dim", "undetermined": "dim"}
 
@@ -82,6 +90,48 @@ def render_validation(out: Console, validation: ValidationReport) -> None:
         out.print(f"PC1 valence: {validation.valence_reason}", style="dim")
     for line in confound_lines(validation):
         out.print(_rich(line))
+
+
+def render_analyses(out: Console, analyses: AnalysesReport | None) -> None:
+    """One line per analysis of analyses.json (docs/analyses.md explains them)."""
+    if analyses is None:
+        return
+    layer = analyses.report_layer
+    lens = analyses.lens
+    if lens is None:
+        out.print(f"logit lens: {analyses.lens_reason}", style="dim", markup=False)
+    else:
+        out.print(
+            f"logit lens (layer {', '.join(str(x.layer) for x in lens.layers)}): {len(lens.flags)} of {analyses.n_concepts} concepts "
+            f"flagged, top tokens mostly pronouns, punctuation or template (random directions: {lens.random_flag_rate:.1%})",
+            markup=False,
+        )
+    if analyses.affect is not None:
+        row = next(x for x in analyses.affect.layers if x.layer == layer)
+        text = f"valence/arousal (layer {layer}): PC1 share {row.variance_explained[0]:.1%}"
+        if row.best_valence:
+            text += f"; valence best PC{row.best_valence.component} r {row.best_valence.r:+.2f} (p {row.best_valence.p_value:.3f})"
+        if row.best_arousal:
+            text += f"; arousal best other PC{row.best_arousal.component} r {row.best_arousal.r:+.2f} (p {row.best_arousal.p_value:.3f})"
+        out.print(text + " (p corrected for picking among PC1-5)", markup=False)
+    elif analyses.affect_reason:
+        out.print(f"valence/arousal: {analyses.affect_reason}", style="dim", markup=False)
+    if analyses.structure is not None:
+        h = next(x for x in analyses.structure.hierarchical if x.layer == layer)
+        k = next(x for x in analyses.structure.kmeans if x.layer == layer)
+        out.print(
+            f"unsupervised groups vs manifest clusters (layer {layer}): ARI hierarchical {h.ari:+.3f} (null 95th pct {h.null_high:+.3f}, "
+            f"p {h.p_value:.3f}), k-means {k.ari:+.3f} (p {k.p_value:.3f})",
+            markup=False,
+        )
+    if analyses.pairs is not None:
+        p = analyses.pairs
+        out.print(
+            f"pairs (layer {layer}): {p.similar_same_share:.0%} of the {p.n} most similar share a cluster (chance {p.chance_same_share:.1%}), "
+            f"{p.opposed_same_share:.0%} of the most opposed",
+            markup=False,
+        )
+    out.print(f"stability: the concept geometry has settled from layer {analyses.stability.settled_from}", markup=False)
 
 
 def render_triage(out: Console, triage: TriageReport, limit: int = 20) -> None:
@@ -151,37 +201,42 @@ def render_comparison(out: Console, report: ComparisonReport, limit: int = 15) -
             out.print(f"  {label}: {rel}", markup=False)
 
 
-@command("validate")
-def validate_command(run: RunArg, layer: LayerOpt = None, model: ModelOpt = None, no_probes: NoProbesOpt = False) -> None:
+@command("validate", training=True)
+def validate_command(
+    run: RunArg, layer: LayerOpt = None, model: ModelOpt = None, no_probes: NoProbesOpt = False, lens_layers: LensLayersOpt = "report"
+) -> None:
     """Per-concept quality and layer-wise cluster validation of a run; writes quality.json, validation.json and the pictures."""
     from trainer.analysis import analyze_run
 
-    result = analyze_run(run, layer=layer, model_path=model, probes=not no_probes, triage=False)
+    result = analyze_run(run, layer=layer, model_path=model, probes=not no_probes, triage=False, lens_layers=lens_layers)
     render_validation(console, result.validation)
+    render_analyses(console, result.analyses)
     for path in result.written:
         console.print(f"wrote {path}", style="dim", markup=False)
 
 
-@command("triage")
+@command("triage", training=True)
 def triage_command(
     run: RunArg,
     layer: LayerOpt = None,
     model: ModelOpt = None,
     no_probes: NoProbesOpt = False,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Texts to show in the terminal (all are in triage.md).")] = 20,
+    lens_layers: LensLayersOpt = "report",
 ) -> None:
     """Weak clusters, the concepts farthest from their cluster and the texts to rewrite; writes triage.*, report.html and everything validate writes."""
     from trainer.analysis import analyze_run
 
-    result = analyze_run(run, layer=layer, model_path=model, probes=not no_probes, triage=True)
+    result = analyze_run(run, layer=layer, model_path=model, probes=not no_probes, triage=True, lens_layers=lens_layers)
     render_validation(console, result.validation)
+    render_analyses(console, result.analyses)
     assert result.triage is not None
     render_triage(console, result.triage, limit)
     for path in result.written:
         console.print(f"wrote {path}", style="dim", markup=False)
 
 
-@command("compare")
+@command("compare", training=True)
 def compare_command(
     run_a: Annotated[Path, typer.Argument(help="The earlier run folder.", show_default=False)],
     run_b: Annotated[Path, typer.Argument(help="The later run folder.", show_default=False)],

@@ -7,7 +7,8 @@ import typer
 from rich import box
 from rich.table import Table
 
-from toolkit.cli._app import ConfigOpt, CorpusOpt, ManifestOpt, command, console, open_corpus_from_options
+from toolkit.cli._app import ConfigOpt, CorpusOpt, ManifestOpt, command, console
+from toolkit.errors import AmygdalaError
 
 if TYPE_CHECKING:
     from schemas.reports import CoverageReport
@@ -47,6 +48,8 @@ def _concept_table(report: CoverageReport) -> None:
 
 
 def _table(report: CoverageReport, show_scenarios: bool, show_concepts: bool) -> None:
+    from toolkit.lint.textutil import counted
+
     table = Table(title=f"Coverage of {report.corpus}", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("cluster", no_wrap=True)
     for column in ("with\nstory", "with\ntext", "extras", "stories", "paired\nscenes", "variants"):
@@ -74,12 +77,13 @@ def _table(report: CoverageReport, show_scenarios: bool, show_concepts: bool) ->
             scenarios.add_row(name, str(s.variants), ", ".join(s.concepts), ", ".join(s.clusters))
         console.print(scenarios)
     console.print(
-        f"{report.canonical_with_story}/{report.canonical} canonical concepts have a story "
-        f"({report.percent_with_story:g}%), {report.canonical_with_text} have any text; "
+        f"{report.canonical_with_story}/{counted(report.canonical, 'canonical concept')} "
+        f"{'has' if report.canonical == 1 else 'have'} a story "
+        f"({report.percent_with_story:g}%), {report.canonical_with_text} any text; "
         f"extras with text: {report.extras_with_text}/{report.extras}; "
-        f"{sum(s.has_baseline for s in report.scenarios)} paired scenarios, "
-        f"{sum(s.variants for s in report.scenarios)} variants; "
-        f"{len(report.single_scenario)} concepts are paired in a single scenario."
+        f"{counted(sum(s.has_baseline for s in report.scenarios), 'paired scenario')}, "
+        f"{counted(sum(s.variants for s in report.scenarios), 'variant')}; "
+        f"{counted(len(report.single_scenario), 'concept')} paired in a single scenario."
     )
     for c in report.clusters:
         if c.missing:
@@ -96,12 +100,16 @@ def _table(report: CoverageReport, show_scenarios: bool, show_concepts: bool) ->
     for result in report.requirements:
         mark = "[green]met[/green]" if result.met else "[red]not met[/red]"
         console.print(f"--require {result.requirement}: {mark}: {result.detail}")
+    if not report.requirements:
+        from toolkit.coverage import NO_BAR
+
+        console.print(NO_BAR, markup=False)
 
 
 @command("coverage")
 def coverage_command(
     require: Annotated[
-        Optional[list[str]], typer.Option("--require", help=REQUIRE_HELP, show_default="all")
+        Optional[list[str]], typer.Option("--require", help=REQUIRE_HELP, show_default="require in \\[tool.amygdala.coverage], else none: report only")
     ] = None,
     output_format: Annotated[CoverageFormat, typer.Option("--format", help="table, json or markdown (for CI summaries).")] = CoverageFormat.table,
     show_concepts: Annotated[bool, typer.Option("--concepts", help="Also list every concept with its stories, variants and scenarios.")] = False,
@@ -111,10 +119,19 @@ def coverage_command(
     config: ConfigOpt = None,
 ) -> None:
     """Which concepts and clusters have texts, which clusters are paired, and whether the bar is met."""
+    from toolkit.config import load_config
     from toolkit.coverage import coverage_report, markdown, parse_requirement
+    from toolkit.corpus import open_corpus
 
-    requirements = [parse_requirement(r) for r in require or ["all"]]
-    _, loaded = open_corpus_from_options(corpus, manifest, config)
+    cfg = load_config(explicit=config)
+    if require:
+        requirements = [parse_requirement(r) for r in require]
+    else:
+        try:
+            requirements = [parse_requirement(r) for r in cfg.settings.coverage.require]
+        except AmygdalaError as err:
+            raise AmygdalaError(err.message.replace("--require ", ""), cfg.where("coverage.require")) from None
+    loaded = open_corpus(cfg, corpus, manifest)
     report = coverage_report(loaded, requirements)
     if output_format is CoverageFormat.json:
         typer.echo(report.model_dump_json(indent=2))

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Callable, Optional
 
 import typer
 from rich.console import Console
 
 from toolkit.cli._app import ConfigOpt, CorpusOpt, ManifestOpt, command, console, open_corpus_from_options
 from toolkit.errors import AmygdalaError
+
+if TYPE_CHECKING:
+    from toolkit.config import Config, LintSettings
+    from toolkit.corpus import Corpus
 
 
 class LintFormat(str, Enum):
@@ -60,13 +65,16 @@ def lint_command(
     output_file: Annotated[
         Optional[Path], typer.Option("--output-file", "-o", help="Write the output to this file instead of stdout.", show_default=False)
     ] = None,
+    watch: Annotated[
+        bool, typer.Option("--watch", "-w", help="Lint again whenever a corpus file, the manifest or the configuration changes (Ctrl+C stops).")
+    ] = False,
 ) -> None:
     """Check the corpus against the style rules; exit 1 when any finding is an error.
 
     Paths default to the whole corpus. A variant given alone is measured against its
     baseline on disk, so pre-commit's partial file lists give the same answer as a full run.
     """
-    from toolkit.lint import lint_cache_dir, lint_corpus, render
+    from toolkit.lint import lint_cache_dir
     from toolkit.lint.selection import expand, validate
 
     cfg, corpus_obj = open_corpus_from_options(corpus, manifest, config)
@@ -74,7 +82,7 @@ def lint_command(
     try:
         validate(settings)
     except AmygdalaError as err:
-        raise AmygdalaError(err.message, f"{cfg.source}: tool.amygdala.lint.{err.where}") from None
+        raise AmygdalaError(err.message, cfg.where(f"lint.{err.where}")) from None
     updates: dict[str, object] = {}
     if select is not None:
         updates["select"] = sorted(expand(_split(select), "--select"))
@@ -84,21 +92,42 @@ def lint_command(
         updates["extend_select"] = [*settings.extend_select, *sorted(expand(_split(extend_select), "--extend-select"))]
     settings = settings.model_copy(update=updates)
 
-    result = lint_corpus(
-        corpus_obj,
-        settings,
+    run = functools.partial(
+        _lint_and_render,
+        settings=settings,
         paths=paths or None,
         cache_dir=lint_cache_dir(cfg, corpus_obj),
         use_cache=not no_cache,
+        fmt=output_format.value,
+        statistics=statistics,
+        output_file=output_file,
     )
+    has_errors = run(corpus_obj)
+    if watch:
+        _watch(cfg, corpus_obj, run)
+    raise typer.Exit(1 if has_errors else 0)
 
-    fmt = output_format.value
+
+def _lint_and_render(
+    corpus_obj: Corpus,
+    settings: LintSettings,
+    paths: list[Path] | None,
+    cache_dir: Path,
+    use_cache: bool,
+    fmt: str,
+    statistics: bool,
+    output_file: Path | None,
+) -> bool:
+    """One lint run, rendered to the console or ``output_file``; True when it found an error."""
+    from toolkit.lint import lint_corpus, render
+
+    result = lint_corpus(corpus_obj, settings, paths=paths, cache_dir=cache_dir, use_cache=use_cache)
     if statistics:
         text = render.statistics(result, fmt)
     elif fmt == "full":
         if output_file is None:
             render.full(result, console)
-            raise typer.Exit(1 if result.has_errors else 0)
+            return result.has_errors
         buffer = Console(file=io.StringIO(), no_color=True, width=200, highlight=False)
         render.full(result, buffer)
         text = buffer.file.getvalue()  # type: ignore[attr-defined]
@@ -110,7 +139,32 @@ def lint_command(
         atomic_write_text(output_file, text)
     else:
         console.file.write(text)
-    raise typer.Exit(1 if result.has_errors else 0)
+        console.file.flush()
+    return result.has_errors
+
+
+def _watch(cfg: Config, corpus_obj: Corpus, run: Callable[[Corpus], bool]) -> None:
+    """Lint again whenever a file of the corpus, its manifest or the configuration changes (Ctrl+C stops)."""
+    import watchfiles
+
+    from toolkit.corpus import load_corpus
+    from toolkit.lint.engine import CACHE_DIR
+    from toolkit.lint.textutil import printable_name
+
+    watched = {corpus_obj.root, corpus_obj.manifest_path.resolve()}
+    if cfg.source is not None:
+        watched.add(cfg.source.resolve())
+    # The cache is written next to the corpus or the configuration: its writes must not wake us.
+    ignore = watchfiles.DefaultFilter(ignore_dirs=(*watchfiles.DefaultFilter.ignore_dirs, CACHE_DIR.parts[0]))
+    console.print(f"watching {len(watched)} locations for changes (Ctrl+C to stop)", style="dim", markup=False)
+    for changes in watchfiles.watch(*sorted(watched), watch_filter=ignore, raise_interrupt=False):
+        changed = sorted({printable_name(Path(path).name) for _, path in changes})
+        console.print(f"changed: {', '.join(changed)}; linting again", style="dim", markup=False)
+        try:
+            run(load_corpus(corpus_obj.root, corpus_obj.manifest_path))
+        except AmygdalaError as err:
+            # A half-saved manifest or scenario.json: report it and keep watching.
+            console.print(f"error: {err}", style="red", markup=False)
 
 
 @command("rule")

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from toolkit.cli._app import ConfigOpt, CorpusOpt, ManifestOpt, app, command, console, open_corpus_from_options
+from toolkit.errors import AmygdalaError
 
 if TYPE_CHECKING:
     from toolkit.authoring import ConceptBrief
@@ -30,7 +31,7 @@ EditOpt = Annotated[
 ]
 
 
-def _shown(path: Path) -> str:
+def shown(path: Path) -> str:
     try:
         return str(path.relative_to(Path.cwd()))
     except ValueError:
@@ -43,12 +44,26 @@ def _print_brief(brief: ConceptBrief, label: str) -> None:
         console.print(f"  [dim]its other texts: {', '.join(brief.existing)}[/dim]")
 
 
-def _edit_and_lint(cfg: Config, corpus: Corpus, paths: list[Path], folder: Path | None = None) -> None:
-    from toolkit.authoring import edit, editor_command
+def _editor(edit: bool) -> list[str] | None:
+    """With --edit, the editor command, checked before anything is written (None without --edit)."""
+    if not edit:
+        return None
+    import shutil
 
-    outcome = edit(paths, editor_command(), remove_folder=folder)
+    from toolkit.authoring import editor_command
+
+    command = editor_command()
+    if shutil.which(command[0]) is None:
+        raise AmygdalaError(f"--edit: the editor {command[0]!r} is not on PATH; set $EDITOR (or $VISUAL) to one that is")
+    return command
+
+
+def _edit_and_lint(cfg: Config, corpus: Corpus, editor: list[str], paths: list[Path], folder: Path | None = None) -> None:
+    from toolkit.authoring import edit
+
+    outcome = edit(paths, editor, remove_folder=folder)
     for path in outcome.removed:
-        console.print(f"left blank, removed: {_shown(path)}")
+        console.print(f"left blank, removed: {shown(path)}")
     if not outcome.written:
         console.print("nothing written")
         raise typer.Exit(1)
@@ -87,14 +102,15 @@ def new_story(
     """
     from toolkit.authoring import create_story
 
+    editor = _editor(edit)
     cfg, loaded = open_corpus_from_options(corpus, manifest, config)
     story = create_story(loaded, concept, name, cfg.settings.lint.story_words)
     low, high = story.words
-    console.print(f"created {_shown(story.path)} [dim](empty until you write it)[/dim]")
+    console.print(f"created {shown(story.path)} [dim](empty until you write it)[/dim]")
     _print_brief(story.brief, story.brief.concept)
     console.print(f"[bold]length[/bold] {low}-{high} words, one paragraph")
-    if edit:
-        _edit_and_lint(cfg, loaded, [story.path])
+    if editor is not None:
+        _edit_and_lint(cfg, loaded, editor, [story.path])
 
 
 @command("scenario", target=new_app)
@@ -117,12 +133,13 @@ def new_scenario(
     """Create paired/SLUG/ with scenario.json, an empty baseline.txt and an empty file per concept."""
     from toolkit.authoring import create_scenario
 
+    editor = _editor(edit)
     cfg, loaded = open_corpus_from_options(corpus, manifest, config)
     lint = cfg.settings.lint
     scenario = create_scenario(loaded, slug, concepts, anchor or [], notes, lint.story_words, lint.paired_tolerance)
     low, high = scenario.words
     console.print(
-        f"created {_shown(scenario.folder)}/ with scenario.json, baseline.txt and {len(scenario.variants)} variant(s) "
+        f"created {shown(scenario.folder)}/ with scenario.json, baseline.txt and {len(scenario.variants)} variant(s) "
         "[dim](empty until you write them)[/dim]"
     )
     if scenario.similar:
@@ -137,5 +154,5 @@ def new_scenario(
     )
     for path, brief in scenario.variants:
         _print_brief(brief, path.name)
-    if edit:
-        _edit_and_lint(cfg, loaded, scenario.texts, folder=scenario.folder)
+    if editor is not None:
+        _edit_and_lint(cfg, loaded, editor, scenario.texts, folder=scenario.folder)

@@ -76,7 +76,7 @@ class RichReporter:
             yield advance
 
 
-@command("train")
+@command("train", training=True)
 def train_command(
     corpus: CorpusOpt = None,
     manifest: ManifestOpt = None,
@@ -116,9 +116,9 @@ def train_command(
     denoise_variance: Annotated[
         float, typer.Option("--denoise-variance", min=0.01, max=1.0, help="Share of the neutral variance the removed components explain.")
     ] = 0.5,
-    activations_dtype: Annotated[
+    store_dtype: Annotated[
         StoreChoice,
-        typer.Option("--activations-dtype", help="How the run folder stores the pooled states: float32, or float16/bfloat16 at half the size."),
+        typer.Option("--store-dtype", help="How the run folder stores the pooled states: float32, or float16/bfloat16 at half the size."),
     ] = StoreChoice.float32,
     out: Annotated[Optional[Path], typer.Option("--out", help="Run folder (default: runs/<timestamp> beside the config).", show_default=False)] = None,
     export_gguf: Annotated[bool, typer.Option("--export-gguf", help="Also write one llama.cpp control vector per concept to <out>/gguf/.")] = False,
@@ -149,12 +149,14 @@ def train_command(
         method=method.value,
         denoise_neutral=str(denoise_neutral) if denoise_neutral else None,
         denoise_variance=denoise_variance,
-        activations_dtype=activations_dtype.value,
+        store_dtype=store_dtype.value,
         export_gguf=export_gguf,
         allow_lint_errors=allow_lint_errors,
         use_cache=not no_cache,
     )
     result = train(loaded, settings, project, out or default_out(project.root), RichReporter())
+    if result is None:  # a rank other than 0 of a torchrun launch: rank 0 writes and reports the run
+        return
     info = result.info
     cache = info.extraction.cache
     console.print(
@@ -167,7 +169,7 @@ def train_command(
     console.print(f"wrote {result.folder}", markup=False)
     if not analyze:
         return
-    from toolkit.cli.analysis_cmd import render_triage, render_validation
+    from toolkit.cli.analysis_cmd import render_analyses, render_triage, render_validation
     from trainer.analysis import analyze_run
 
     try:
@@ -175,6 +177,7 @@ def train_command(
     except AmygdalaError as err:
         raise AmygdalaError(f"the run folder is written, but its analysis failed: {err.message}", err.where) from None
     render_validation(console, analysis.validation)
+    render_analyses(console, analysis.analyses)
     if analysis.triage is not None:
         render_triage(console, analysis.triage)
     for path in analysis.written:

@@ -62,7 +62,8 @@ def fingerprint(manifest_bytes: bytes, options: dict[str, Any]) -> str:
 
 
 def key_of(rel: str, sha256: str) -> str:
-    return hashlib.sha256(f"{rel}\0{sha256}".encode()).hexdigest()[:32]
+    # surrogateescape: a file name that is not valid UTF-8 arrives with lone surrogates (ST006).
+    return hashlib.sha256(f"{rel}\0{sha256}".encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
 def corpus_key(file_keys: list[str]) -> str:
@@ -79,6 +80,7 @@ class LintCache:
         self.anchors: dict[str, list[list[str]]] = {}
         self.memos: dict[str, dict[str, Any]] = {}
         self.stats: dict[str, list[Any]] = {}
+        self._remember_stats = directory is not None
         self._dirty = False
         if self.path is not None and self.path.is_file():
             try:
@@ -88,13 +90,23 @@ class LintCache:
             except (OSError, ValueError, KeyError, TypeError):
                 self.files, self.anchors, self.memos, self.stats = {}, {}, {}, {}
 
+    def detach(self) -> None:
+        """Keep this store in memory only: ``save`` writes nothing from now on.
+
+        For the language server, whose texts include unsaved buffers: their content must
+        not reach the disk store. Stats of files are still remembered in memory; a buffer
+        (a text whose ``mtime_ns`` is negative) never is.
+        """
+        self.path = None
+        self.directory = None
+
     def digest(self, text: Text) -> str:
         """The text's sha256: remembered when its size and mtime are unchanged, else read and hashed."""
         known = self.stats.get(text.rel)
         if known is not None and known[0] == text.size and known[1] == text.mtime_ns:
             return known[2]
         sha256 = text.sha256
-        if self.path is not None and time.time_ns() - text.mtime_ns > _RACY_NS:
+        if self._remember_stats and text.mtime_ns >= 0 and time.time_ns() - text.mtime_ns > _RACY_NS:
             self.stats[text.rel] = [text.size, text.mtime_ns, sha256]
             self._dirty = True
         return sha256
@@ -130,7 +142,8 @@ class LintCache:
             ignore = self.directory / ".gitignore"
             if not ignore.exists():
                 atomic_write_text(ignore, "# Written by amygdala lint.\n*\n")
-            atomic_write_text(self.path, json.dumps(data, separators=(",", ":"), ensure_ascii=False))
+            # ASCII escapes keep the lone surrogates of a name that is not UTF-8 (they round-trip through json).
+            atomic_write_text(self.path, json.dumps(data, separators=(",", ":")))
             self._prune()
         except OSError:
             # A read-only checkout still lints; it just lints cold every time.

@@ -28,8 +28,8 @@ from toolkit.lint.lexicon import Lexicon, build_lexicon
 from toolkit.lint.model import CorpusContext, FileContext, Hit, scenario_texts
 from toolkit.lint.dedup import bands, rows_per_band
 from toolkit.lint.rules import BY_CODE, RULES
+from toolkit.lint.textutil import count_words, parseable, printable_name
 from toolkit.lint.selection import FileIgnores, enabled_codes, severities
-from toolkit.lint.textutil import count_words
 
 CACHE_DIR = Path(".amygdala_cache") / "lint"
 _FILE_RULES = [rule for rule in RULES if rule.scope == "file"]
@@ -122,8 +122,13 @@ def _display_root(corpus_root: Path, cwd: str) -> str:
 
 
 def display_path(corpus_root: Path, rel: str) -> str:
-    """A corpus path as findings show it: relative to the working directory when inside it."""
+    """A corpus path as findings show it: relative to the working directory when inside it.
+
+    A name that is not valid UTF-8 is shown with U+FFFD for its bad bytes (ST006 reports it),
+    so every output format can print and encode it.
+    """
     root = _display_root(corpus_root, os.getcwd())
+    rel = printable_name(rel)
     if not rel:
         return root
     return rel if root == "." else f"{root}/{rel}"
@@ -144,7 +149,7 @@ def _file_entry(text: Text, settings: LintSettings, lexicon: Lexicon, analysis: 
 
 def _analyzed(texts: list[Text], lexicon: Lexicon) -> Iterator[tuple[Text, Any]]:
     """Each text with its NLP analysis (None when there is nothing to analyze), in order."""
-    with_body = [t for t in texts if t.text and t.text.strip()]
+    with_body = [t for t in texts if parseable(t.text)]
     if with_body:
         from toolkit.lint.nlp import analyze_stream
 
@@ -169,12 +174,15 @@ def lint_corpus(
     paths: Iterable[Path] | None = None,
     cache_dir: Path | None = None,
     use_cache: bool = True,
+    cache: LintCache | None = None,
 ) -> LintResult:
     """Lint ``corpus`` (or only ``paths`` inside it) and return the findings.
 
     ``cache_dir`` defaults to ``.amygdala_cache/lint`` next to the corpus folder (the CLI
     passes ``lint_cache_dir(config, corpus)``); ``use_cache=False`` neither reads nor writes
-    it. Raises AmygdalaError for a path outside the corpus or an invalid setting.
+    it. A long-lived caller (the language server) passes its own ``cache``, made by
+    ``open_cache``, which this neither replaces nor saves. Raises AmygdalaError for a path
+    outside the corpus or an invalid setting.
     """
     settings = settings or LintSettings()
     enabled = enabled_codes(settings)
@@ -182,13 +190,9 @@ def lint_corpus(
     file_ignores = FileIgnores(settings)
     scope = _Scope(corpus, paths)
     lexicon = build_lexicon(corpus.manifest)
-    options = {
-        "story_words": list(settings.story_words),
-        "paired_tolerance": settings.paired_tolerance,
-        "duplicate_threshold": settings.duplicate_threshold,
-    }
-    fp = fingerprint(corpus.manifest_path.read_bytes(), options)
-    cache = LintCache((cache_dir or corpus.root.parent / CACHE_DIR) if use_cache else None, fp)
+    owned = cache is None
+    if cache is None:
+        cache = open_cache(corpus, settings, (cache_dir or corpus.root.parent / CACHE_DIR) if use_cache else None)
 
     texts = list(corpus.texts())
     keys = {t.rel: key_of(t.rel, cache.digest(t)) for t in texts}
@@ -226,10 +230,20 @@ def lint_corpus(
 
     findings = _findings(hits, corpus.root, enabled, severity, file_ignores)
     cache.put_memos(ctx.memos)
-    if use_cache:
+    if use_cache and owned:
         live_anchors = {_anchor_key(s.spec.anchors) for s in corpus.scenarios if s.spec and s.spec.anchors}
         cache.save(set(keys.values()), live_anchors, set(keys))
     return LintResult(findings=findings, files_checked=len(in_scope), cached=len(full) - computed, corpus=corpus)
+
+
+def open_cache(corpus: Corpus, settings: LintSettings, cache_dir: Path | None) -> LintCache:
+    """The cache store for this manifest and these rule options (in memory only when ``cache_dir`` is None)."""
+    options = {
+        "story_words": list(settings.story_words),
+        "paired_tolerance": settings.paired_tolerance,
+        "duplicate_threshold": settings.duplicate_threshold,
+    }
+    return LintCache(cache_dir, fingerprint(corpus.manifest_path.read_bytes(), options))
 
 
 @contextlib.contextmanager

@@ -7,9 +7,17 @@ memoize per word type, which makes it several times cheaper than the stock loop.
 
 Keyword families are matched with two PhraseMatchers: on LOWER for every phrase as written,
 and on LEMMA for the phrases made only of base forms, so "lonely" also finds "lonelier"
-while "stuck" (whose lemma is "stick") finds "stuck" and not "sticks". The KW002 label
-constructions are trigger phrases (matched on LEMMA) followed by an emotion phrase, with
-intensifiers and emotion-noun modifiers allowed in between.
+while "stuck" (whose lemma is "stick") finds "stuck" and not "sticks". Forms derived from
+the phrases (``lexicon.derive``: "warily", "fearless", "galvanised") match on LOWER and
+report the phrases they come from; a hyphenated compound around a match is one span.
+
+The KW002 label constructions are trigger phrases (matched on LEMMA) followed by an
+emotion phrase, with intensifiers and emotion-noun modifiers allowed in between, plus an
+emotion noun as the subject of a verb of motion or grip. There is no parser (no trained
+English pipeline is installable offline here, and loading one would cost more than the
+cold-run budget), so where a construction needs a subject or an object, ``_Words`` decides
+from closed word lists and WordNet's word classes (the lemma index of spacy-lookups-data):
+a person, a quantifier ("nobody"), a thing; an adjective before a noun; a compound noun.
 """
 
 from __future__ import annotations
@@ -69,13 +77,19 @@ def language() -> Language:
 
 @dataclass(frozen=True)
 class EmotionSpan:
-    """An emotion phrase found in a text: token range, character range, the phrase matched."""
+    """An emotion word found in a text: token and character range, the form matched, its stems.
+
+    ``phrase`` is the lexicon form matched ("fearlessly", "rage"); ``stems`` are the
+    manifest phrases it is or derives from ({"fear"}); a hyphenated compound is one span
+    ("rage-filled").
+    """
 
     start: int
     end: int
     start_char: int
     end_char: int
     phrase: str
+    stems: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -92,6 +106,7 @@ class Analysis:
     doc: Doc
     emotions: list[EmotionSpan]
     labels: list[LabelSpan]
+    words: "_Words"
     _lemmas: list[str] | None = field(default=None, repr=False)
 
     def lemmas(self) -> list[str]:
@@ -125,6 +140,10 @@ class Analysis:
             if count >= 2:
                 out.setdefault(head, f"the {head}")
         return [(shown, lemma) for lemma, shown in out.items()]
+
+    def subject(self, verb: int) -> str | None:
+        """Who the verb at token ``verb`` is about: "person", "quantifier", "thing" or None."""
+        return self.words.subject(self.doc, verb)
 
 
 _SENTENCE_END = frozenset(".!?…:")
@@ -160,14 +179,22 @@ class Matchers:
         self.by_lower = PhraseMatcher(nlp.vocab, attr="LOWER")
         self.by_lemma = PhraseMatcher(nlp.vocab, attr="LEMMA")
         strings = nlp.vocab.strings
-        self.phrase_of: dict[int, str] = {}
+        tables = lookup_tables()
+        derived = lx.derive(phrases, tables.spellings, tables.words)
+        # A form is one of the manifest's phrases or derived from some (or both: "hopeful").
+        self.stems: dict[int, frozenset[str]] = {}
         ordered = sorted(phrases)
         for phrase, doc in zip(ordered, nlp.pipe(ordered)):
-            key = strings.add(phrase)
-            self.phrase_of[key] = phrase
+            self.stems[strings.add(phrase)] = frozenset([phrase]) | derived.get(phrase, frozenset())
             self.by_lower.add(phrase, [nlp.make_doc(phrase)])
             if all(t.lemma_ == t.lower_.replace("’", "'") for t in doc):
                 self.by_lemma.add(phrase, [doc])
+        # Derived forms match as written; their inflections are rare ("fearlessnesses").
+        for form in sorted(set(derived) - phrases):
+            self.stems[strings.add(form)] = derived[form]
+            self.by_lower.add(form, [nlp.make_doc(form)])
+        forms = [*phrases, *derived]
+        self.adverbs = lx.adverbs(forms)
 
         self.triggers = PhraseMatcher(nlp.vocab, attr="LEMMA")
         self.contracted_be = PhraseMatcher(nlp.vocab, attr="LOWER")
@@ -185,49 +212,87 @@ class Matchers:
         add("noun-of", [f"{noun} of" for noun in lx.NOUN_OF])
         add("fill", [" ".join(words) for words in lx.FILL_WITH])
         add("make", [f"{verb} {obj}" for verb in lx.MAKE_VERBS for obj in lx.OBJECT_PRONOUNS])
+        add("with", ["with"])
+        self.words = _Words(tables.adjectives, tables.nouns, forms)
 
     def analyze(self, doc: Doc) -> Analysis:
-        found = {(s, e, k) for k, s, e in self.by_lower(doc)}
-        found.update((s, e, k) for k, s, e in self.by_lemma(doc))
+        found: dict[tuple[int, int], tuple[str, frozenset[str]]] = {}
+        for key, start, end in [*self.by_lower(doc), *self.by_lemma(doc)]:
+            start, end = _compound(doc, start, end)
+            phrase, stems = self.nlp.vocab.strings[key], self.stems[key]
+            if (start, end) in found:
+                known, known_stems = found[(start, end)]
+                phrase, stems = max(known, phrase, key=len), known_stems | stems
+            found[(start, end)] = (phrase, stems)
         emotions = []
-        for start, end, key in sorted(found):
+        for (start, end), (phrase, stems) in sorted(found.items()):
             span = doc[start:end]
-            emotions.append(EmotionSpan(start, end, span.start_char, span.end_char, self.phrase_of[key]))
+            emotions.append(EmotionSpan(start, end, span.start_char, span.end_char, phrase, stems))
         labels = self._labels(doc, emotions) if emotions else []
-        return Analysis(doc, emotions, labels)
+        return Analysis(doc, emotions, labels, self.words)
 
     def _labels(self, doc: Doc, emotions: list[EmotionSpan]) -> list[LabelSpan]:
         longest: dict[int, EmotionSpan] = {}
         for span in emotions:
+            if span.phrase in self.adverbs:
+                continue  # "looked wistfully at": an adverb after a trigger modifies something else
             if span.start not in longest or span.end > longest[span.start].end:
                 longest[span.start] = span
         triggers = [(self.kind_of[k], s, e) for k, s, e in self.triggers(doc)]
         triggers += [(self.kind_of[k], s, e) for k, s, e in self.contracted_be(doc)]
         labels: dict[int, LabelSpan] = {}
+
+        def keep(label: LabelSpan) -> None:
+            start = label.emotion.start
+            if start not in labels or label.start_char < labels[start].start_char:
+                labels[start] = label
+
         for kind, start, end in triggers:
-            if kind == "copula" and not _personal_subject(doc, start):
+            subject = self.words.subject(doc, start) if kind in ("feel", "copula") else None
+            if kind == "copula" and subject not in ("person", "quantifier"):
                 continue
+            if kind == "feel" and subject == "thing":
+                continue  # "the evening felt calmer": the air, not a person
             allowed = lx.INTENSIFIERS if kind in ("feel", "copula", "copula-contracted", "make") else _NOUN_SKIP
             position = _skip(doc, end, allowed)
             emotion = longest.get(position)
-            if emotion is not None and kind.startswith("copula") and _physical(doc, emotion):
+            if emotion is None and allowed is _NOUN_SKIP:
+                emotion = longest.get(_skip(doc, end, allowed, self.words.modifiers))
+            if emotion is None and kind.startswith("copula") and position < len(doc) and doc[position].lower_ == "in":
+                # "was in mourning", "were in despair": a state named by its noun
+                emotion = longest.get(_skip(doc, position + 1, _NOUN_SKIP, self.words.modifiers))
+                if emotion is not None and not self.words.names_an_emotion_noun(doc, emotion):
+                    continue
+            if emotion is None:
                 continue
-            if emotion is not None:
-                label = LabelSpan(doc[start].idx, emotion.end_char, emotion)
-                if emotion.start not in labels or label.start_char < labels[emotion.start].start_char:
-                    labels[emotion.start] = label
+            if kind.startswith("copula") and _physical(doc, emotion, start, subject):
+                continue
+            if kind in ("noun-of", "fill") and self.words.not_an_emotion_noun(doc, emotion):
+                continue
+            if kind == "with" and (emotion.phrase in lx.WITH_IDIOMS or not self.words.names_an_emotion_noun(doc, emotion)):
+                continue  # "stamped the forms with grim satisfaction", not "with ease"
+            keep(LabelSpan(doc[start].idx, emotion.end_char, emotion))
+        for emotion in longest.values():
+            start = self.words.moving_subject(doc, emotion)
+            if start is not None:
+                keep(LabelSpan(doc[start].idx, emotion.end_char, emotion))
         return sorted(labels.values(), key=lambda lab: lab.start_char)
 
 
 _NOUN_SKIP = lx.INTENSIFIERS | lx.NOUN_MODIFIERS
+_DETERMINERS = frozenset(("the", "a", "an", *lx.POSSESSIVES))
 _MAX_SKIP = 4
 
 
-def _skip(doc: Doc, position: int, allowed: frozenset[str]) -> int:
+def _skip(doc: Doc, position: int, allowed: frozenset[str], adjectives: frozenset[str] = frozenset()) -> int:
+    """The position after the intensifiers (and, for noun frames, modifiers) from ``position``.
+
+    ``adjectives`` are also skipped (for emotion nouns: "with grim satisfaction").
+    """
     skipped = 0
     while position < len(doc) and skipped < _MAX_SKIP:
         word = doc[position].lower_
-        if word in allowed:
+        if word in allowed or word in adjectives:
             position += 1
         elif position + 1 < len(doc) and (word, doc[position + 1].lower_) in lx.INTENSIFIER_PHRASES:
             position += 2
@@ -237,24 +302,214 @@ def _skip(doc: Doc, position: int, allowed: frozenset[str]) -> int:
     return position
 
 
-def _physical(doc: Doc, emotion: EmotionSpan) -> bool:
-    """ "were stuck in traffic", "was hurt in the fall": a physical sense, not a label."""
-    following = doc[emotion.end].lower_ if emotion.end < len(doc) else ""
-    surface = doc[emotion.start : emotion.end].text.lower()
-    return surface in lx.PHYSICAL_SENSES and following in lx.PLACE_WORDS
+def _attached_hyphen(doc: Doc, i: int) -> bool:
+    """Whether ``doc[i]`` is a hyphen joining the words on both sides: "rage-filled"."""
+    return (
+        0 < i < len(doc) - 1
+        and doc[i].text == "-"
+        and not doc[i - 1].whitespace_
+        and not doc[i].whitespace_
+        and doc[i - 1].is_alpha
+        and doc[i + 1].is_alpha
+    )
 
 
-def _personal_subject(doc: Doc, verb: int) -> bool:
-    """Whether the copula at ``verb`` has a pronoun or a name for subject ("she was", "Mara had been")."""
-    j = verb - 1
-    while j >= 0 and verb - j <= 4 and doc[j].lower_ in lx.AUXILIARIES:
-        j -= 1
-    if j < 0:
+def _compound(doc: Doc, start: int, end: int) -> tuple[int, int]:
+    """The token range of the hyphenated compound around a match: "rage" in "rage-filled"."""
+    while _attached_hyphen(doc, end):
+        end += 2
+    while _attached_hyphen(doc, start - 1):
+        start -= 2
+    return start, end
+
+
+def _physical(doc: Doc, emotion: EmotionSpan, verb: int, subject: str | None) -> bool:
+    """ "were stuck in traffic", "was badly hurt", "nobody was hurt": a physical sense, not a label."""
+    if doc[emotion.start : emotion.end].text.lower() not in lx.PHYSICAL_SENSES:
         return False
-    subject = doc[j]
-    if subject.lower_ in lx.PERSONAL_PRONOUNS:
+    following = doc[emotion.end].lower_ if emotion.end < len(doc) else ""
+    before = {t.lower_ for t in doc[verb + 1 : emotion.start]}
+    if following == "by":
+        return False  # "hurt by what he said": the cause of a feeling
+    return subject == "quantifier" or following in lx.PLACE_WORDS or bool(before & lx.PHYSICAL_DEGREE)
+
+
+@dataclass(frozen=True)
+class LookupTables:
+    """Word lists from spacy-lookups-data: spelling variants, and WordNet's words by class."""
+
+    spellings: dict[str, frozenset[str]]
+    words: frozenset[str]
+    adjectives: frozenset[str]
+    nouns: frozenset[str]
+
+
+@functools.lru_cache(maxsize=1)
+def lookup_tables() -> LookupTables:
+    """spaCy's English spelling table (British -> American) and its lemma index, read once."""
+    import spacy_lookups_data
+    from spacy.util import load_language_data
+
+    index = load_language_data(spacy_lookups_data.en["lemma_index"])  # finds the .json.gz
+    return LookupTables(
+        spellings=lx.spelling_groups(load_language_data(spacy_lookups_data.en["lexeme_norm"])),
+        words=frozenset().union(*index.values()),
+        adjectives=frozenset(index["adj"]),
+        nouns=frozenset(index["noun"]),
+    )
+
+
+class _Words:
+    """Heuristics on a word's role that need its word class: subjects, objects, attributive use."""
+
+    def __init__(self, adjectives: frozenset[str], nouns: frozenset[str], emotions: Iterable[str]) -> None:
+        self.adjectives = adjectives
+        self.nouns = nouns
+        # Words that can only colour a noun ("grim", "quiet"), and are no emotion themselves.
+        self.modifiers = frozenset(adjectives - nouns - set(emotions))
+
+    def is_noun(self, token) -> bool:
+        """A lowercase common noun: a noun that is not an inflected verb ("sat" is, as "SAT").
+
+        The lookup lemmatizer has no part of speech, so "evening" comes out as "even":
+        a word in -ing that is a noun itself counts.
+        """
+        lemma, lower = token.lemma_, token.lower_
+        if not token.is_alpha or not token.is_lower or lower in lx.FUNCTION_WORDS:
+            return False
+        if lower in self.nouns:
+            return lemma == lower or lemma in self.nouns or lower.endswith("ing")
+        return lemma in self.nouns and lower in (lemma + "s", lemma + "es")
+
+    def subject(self, doc: Doc, verb: int) -> str | None:
+        """Who the verb at ``verb`` is about: "person", "quantifier" ("nobody"), "thing", or None.
+
+        Walks back over auxiliaries and adverbs to the subject's head word: a pronoun, a name
+        (a capitalised word that is not a day or month), a noun for a person or a group of
+        people ("her mother", "the crowd"), a relative pronoun after one ("the boy who
+        was"), or another noun or "it" (a thing). None when no subject precedes the verb.
+        """
+        j = verb - 1
+        while j >= 0 and verb - j <= 5 and (doc[j].lower_ in lx.AUXILIARIES or doc[j].lower_.endswith("ly")):
+            j -= 1
+        if j < 0:
+            return None
+        token = doc[j]
+        if token.lower_ in ("who", "that") and j > 0:
+            j -= 1
+            token = doc[j]
+        lower = token.lower_
+        if lower in ("'s", "’s") and j > 0:
+            return "person" if doc[j - 1].is_title else None
+        if lower in lx.QUANTIFIER_SUBJECTS or (lower == "one" and j > 0 and doc[j - 1].lower_ in ("no", "every", "any")):
+            return "quantifier"
+        if lower in lx.PERSONAL_PRONOUNS:
+            return "person"
+        if lower in lx.THING_PRONOUNS:
+            return "thing"
+        if token.is_title and token.is_alpha:
+            if lower in lx.NOT_SUBJECTS:
+                return None
+            return "thing" if lower in lx.DAYS_AND_MONTHS else "person"
+        if _is_person_noun(token):
+            return "person"
+        if not self.is_noun(token):
+            return None
+        # "the crowd at the gate was": the head comes before the prepositional phrase.
+        k = j - 1 if j > 0 and doc[j - 1].lower_ in _DETERMINERS else j
+        if k > 1 and doc[k - 1].lower_ in lx.SUBJECT_PREPOSITIONS and _is_person_noun(doc[k - 2]):
+            return "person"
+        return "thing"
+
+    def not_an_emotion_noun(self, doc: Doc, emotion: EmotionSpan) -> bool:
+        """In "full of ___" / "a wave of ___": a substance, a thing or people, not an emotion.
+
+        "full of bitter greens", "filled with calm blue light" (an adjective before a noun),
+        "full of hate mail" (the first word of a compound noun), "a wave of patients" (the
+        plural of an adjective is a noun for people or things), "a wave of content" (a word
+        whose noun sense is not the emotion).
+        """
+        phrase, surface = emotion.phrase, doc[emotion.start : emotion.end].text.lower()
+        if phrase in lx.NOUN_HOMOGRAPHS:
+            return True
+        if phrase in self.adjectives and surface in (phrase + "s", phrase + "es"):
+            return True
+        following = doc[emotion.end] if emotion.end < len(doc) else None
+        if following is None or not self.is_noun(following):
+            return False
+        if phrase in self.adjectives:
+            return True
+        compound_head = following.lower_ == following.lemma_ and following.lower_ not in lx.UNINFLECTED_PASTS
+        return compound_head and following.lower_ not in lx.MOTION_VERBS
+
+    def names_an_emotion_noun(self, doc: Doc, emotion: EmotionSpan) -> bool:
+        """An emotion noun in a phrase of manner or state ("with grim satisfaction", "in mourning")."""
+        if doc[emotion.start].is_title and not _sentence_start(doc, emotion.start):
+            return False  # a name: "with Joy"
+        phrase = emotion.phrase
+        if phrase not in self.nouns and phrase not in lx.EXTRA_EMOTION_WORDS:
+            return False
+        return not self.not_an_emotion_noun(doc, emotion)
+
+    def moving_subject(self, doc: Doc, emotion: EmotionSpan) -> int | None:
+        """Where a label starts when an emotion noun moves or grips someone: "Fear gripped her".
+
+        The emotion (after at most three modifiers, "a cold", "her") starts a clause and is
+        the subject of a verb of motion or grip whose object is a person or a part of one
+        ("gripped her", "rose in her chest", "washed over Tomas"), or it is a possessed
+        noun, whatever its verb ("her anger boiled over", "his fear of heights meant").
+        A capitalised word inside a sentence is a name ("Hope").
+        """
+        start = emotion.start
+        while start > 0 and emotion.start - start < 3 and doc[start - 1].lower_ in _NOUN_SKIP:
+            start -= 1
+        if start > 0 and not _clause_boundary(doc[start - 1]):
+            return None
+        if doc[emotion.start].is_title and not _sentence_start(doc, start):
+            return None
+        possessed = any(t.lower_ in lx.POSSESSIVES for t in doc[start : emotion.start])
+        if possessed and self.names_an_emotion_noun(doc, emotion):
+            return start  # "Her jealousy was a small hard thing", "his anger at the council lasted"
+        k = emotion.end
+        while k < len(doc) and k - emotion.end < 3 and (doc[k].lower_ in lx.AUXILIARIES or doc[k].lower_.endswith("ly")):
+            k += 1
+        if k >= len(doc) or (doc[k].lemma_ not in lx.MOTION_VERBS and doc[k].lower_ not in lx.MOTION_VERBS):
+            return None
+        return start if self._person_object(doc, k + 1) else None
+
+    def _person_object(self, doc: Doc, k: int) -> bool:
+        """A person after a motion verb: "her", "in her chest", "up on her", "the village" (not "her coat")."""
+        start = k
+        while k < len(doc) and doc[k].lower_ in lx.MOTION_PARTICLES and k - start < 2:
+            k += 1
+        if k >= len(doc):
+            return False
+        word = doc[k].lower_
+        following = doc[k + 1] if k + 1 < len(doc) else None
+        if word in ("me", "him", "us", "them", "you"):
+            return True
+        if word in lx.POSSESSIVES:
+            return following is None or following.lower_ in lx.BODY_WORDS or not self.is_noun(following)
+        if word in ("the", "a", "an") and following is not None:
+            return following.lemma_ in lx.PERSON_NOUNS or following.lower_ in lx.COMMUNITIES
+        return doc[k].is_title and doc[k].is_alpha and word not in lx.NOT_SUBJECTS
+
+
+def _is_person_noun(token) -> bool:
+    """A noun for a person or for people: "nurse", "caretaker", "florist", "the village"."""
+    lower = token.lower_
+    if token.lemma_ in lx.PERSON_NOUNS or lower in lx.COMMUNITIES:
         return True
-    return subject.is_title and subject.is_alpha and subject.lower_ not in lx.NOT_SUBJECTS
+    return token.is_alpha and lower.endswith(lx.PERSON_ENDINGS) and lower not in lx.NOT_PERSON_ENDINGS
+
+
+def _clause_boundary(token) -> bool:
+    return (
+        token.text in _QUOTES
+        or token.text[-1] in _SENTENCE_END
+        or token.text in (",", ";")
+        or token.lower_ in lx.CLAUSE_CONJUNCTIONS
+    )
 
 
 @functools.lru_cache(maxsize=4)

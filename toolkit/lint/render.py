@@ -7,6 +7,7 @@ import json
 import re
 from collections import Counter
 from typing import Any
+from urllib.parse import quote
 
 from rich.console import Console
 from rich.text import Text as RichText
@@ -15,8 +16,9 @@ from schemas.finding import Finding
 from toolkit import __version__
 from toolkit.lint.engine import LintResult
 from toolkit.lint.rules import BY_CODE, RULES
+from toolkit.lint.textutil import counted
 
-SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 _GITHUB_LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -24,15 +26,11 @@ _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)]*\s+")
 _CONTEXT = 90
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
 def summary(result: LintResult) -> str:
-    files = _count(result.files_checked, "file")
+    files = counted(result.files_checked, "file")
     if not result.findings:
         return f"All checks passed! ({files})"
-    parts = [_count(n, kind) for kind, n in result.counts.items() if n]
+    parts = [counted(n, kind) for kind, n in result.counts.items() if n]
     listed = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
     return f"Found {listed} in {files}."
 
@@ -65,8 +63,17 @@ def github(result: LintResult) -> str:
     return "\n".join(out) + ("\n" if out else "")
 
 
+def _uri(path: str) -> str:
+    """A displayed path as a relative URI reference: spaces, commas, ``%`` and non-ASCII percent-encoded."""
+    return quote(path, safe="/")
+
+
 def sarif_log(result: LintResult) -> dict[str, Any]:
-    """A SARIF 2.1.0 log: every rule described under the driver, one result per finding."""
+    """A SARIF 2.1.0 log: every rule described under the driver, one result per finding.
+
+    The driver has no ``informationUri``: the project publishes no documentation site, and
+    each rule's full text (``amygdala rule CODE``) travels in its ``help`` instead.
+    """
     index = {rule.code: i for i, rule in enumerate(RULES)}
     rules = [
         {
@@ -82,7 +89,7 @@ def sarif_log(result: LintResult) -> dict[str, Any]:
     ]
     results = []
     for f in result.findings:
-        location: dict[str, Any] = {"artifactLocation": {"uri": f.path}}
+        location: dict[str, Any] = {"artifactLocation": {"uri": _uri(f.path)}}
         if f.path in result.sources:
             region: dict[str, int] = {"startLine": f.line, "startColumn": f.column}
             if f.end_line is not None and f.end_column is not None:
@@ -97,7 +104,7 @@ def sarif_log(result: LintResult) -> dict[str, Any]:
         }
         if f.related:
             entry["relatedLocations"] = [
-                {"id": i, "physicalLocation": {"artifactLocation": {"uri": path}}} for i, path in enumerate(f.related)
+                {"id": i, "physicalLocation": {"artifactLocation": {"uri": _uri(path)}}} for i, path in enumerate(f.related)
             ]
         results.append(entry)
     return {
@@ -109,7 +116,6 @@ def sarif_log(result: LintResult) -> dict[str, Any]:
                     "driver": {
                         "name": "amygdala",
                         "version": __version__,
-                        "informationUri": "https://github.com/amygdala/amygdala",
                         "rules": rules,
                     }
                 },

@@ -45,3 +45,29 @@ def invalid_utf8_position(raw: bytes) -> tuple[int, int]:
         prefix = raw[: err.start].decode("utf-8").removeprefix("\ufeff")
         return Locator(prefix).at(len(prefix))
     return 1, 1
+
+
+# spaCy refuses longer texts (its nlp.max_length); LN001 reports them without parsing.
+MAX_PARSED_CHARS = 1_000_000
+
+
+def is_binary(body: str) -> bool:
+    """NUL never occurs in text; a file holding it is binary even when it decodes as UTF-8."""
+    return "\0" in body
+
+
+def parseable(body: str | None) -> bool:
+    """Whether the NLP should look at ``body``: decoded, not blank, not binary, not too long."""
+    return bool(body and body.strip()) and len(body) <= MAX_PARSED_CHARS and not is_binary(body)
+
+
+def counted(n: int, noun: str) -> str:
+    """``1 concept``, ``2 concepts``: a count with its noun in the right number."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def printable_name(name: str) -> str:
+    """A file name as it can be printed: the lone surrogates of bytes that are not UTF-8 become U+FFFD."""
+    if name.isascii():
+        return name
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")

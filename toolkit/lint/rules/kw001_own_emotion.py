@@ -1,4 +1,4 @@
-"""KW001: the text names its own emotion (its name, an inflection, or its keyword family)."""
+"""KW001: the text names its own emotion (its name, its keyword family, or a form of either)."""
 
 from __future__ import annotations
 
@@ -14,16 +14,17 @@ def check(ctx: FileContext) -> Iterator[Hit]:
     family = ctx.lexicon.family(concept)
     covered_until = -1
     for span in ctx.analysis.emotions:
-        if span.phrase not in family or span.start_char < covered_until:
+        if not span.stems & family or span.start_char < covered_until:
             continue
         longest = max(
-            (s for s in ctx.analysis.emotions if s.start == span.start and s.phrase in family),
+            (s for s in ctx.analysis.emotions if s.start == span.start and s.stems & family),
             key=lambda s: s.end,
         )
         covered_until = longest.end_char
         word = ctx.body[longest.start_char : longest.end_char]
-        what = "the name" if longest.phrase.replace(" ", "_").replace("-", "_") == concept else "in the keyword family"
-        form = "" if word.lower() == longest.phrase else f", a form of {longest.phrase!r}"
+        stem = min(longest.stems & family, key=lambda s: (s != longest.phrase, len(s), s))
+        what = "the name" if stem.replace(" ", "_").replace("-", "_") == concept else "in the keyword family"
+        form = "" if word.lower() == stem else f", a form of {stem!r}"
         yield ctx.span_hit(
             "KW001",
             longest.start_char,
@@ -36,18 +37,23 @@ RULE = Rule(
     code="KW001",
     name="own-emotion-leak",
     severity="error",
-    summary="The text's own emotion leaks: its name, an inflection, or its keyword family.",
+    summary="The text's own emotion leaks: its name, its keyword family, or a form derived from them.",
     scope="file",
     check=check,
     explanation="""\
 The concept is the file's name (`stories/furious.txt`, `paired/<scenario>/furious.txt`).
 If the text contains that word, the steering vector can learn the keyword instead of the
 emotion. The rule matches, case-insensitively and on whole words, the concept's name and
-every member of its keyword family in `manifest.json`, and their inflections through
-lemmas ("lonelier" for lonely, "raged" for rage). Derivations such as "fury" for furious
+every member of its keyword family in `manifest.json`, their inflections through
+lemmas ("lonelier" for lonely, "raged" for rage), and the forms derived from them by
+English word formation: -ly adverbs ("warily" for wary), -ness nouns ("shyness"), -ful
+and -less adjectives and their stacks ("fearless", "fearlessly" for fear), British and
+American spellings ("galvanised" for galvanized), and hyphenated compounds, reported
+whole ("rage-filled"). Derivations the rules cannot make, such as "fury" for furious,
 come from the manifest's family, which lists them. Multi-word entries ("at ease", "fed
 up") match as phrases. Every occurrence counts, whatever its sense: "the wall safe" in
-`safe.txt` still puts the token "safe" in the sample.
+`safe.txt` still puts the token "safe" in the sample. A label of the own emotion ("she
+felt furious" in `furious.txt`) is reported here once, not also as KW002.
 
 Bad (`stories/furious.txt`):
 

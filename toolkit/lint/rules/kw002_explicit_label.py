@@ -10,7 +10,10 @@ from toolkit.lint.model import FileContext, Hit, Rule
 def check(ctx: FileContext) -> Iterator[Hit]:
     if ctx.analysis is None:
         return
+    own = ctx.lexicon.family(ctx.text.concept) if ctx.text.concept else frozenset()
     for label in ctx.analysis.labels:
+        if label.emotion.stems & own:
+            continue  # KW001 reports the own emotion, once per span
         words = ctx.body[label.start_char : label.end_char]
         yield ctx.span_hit(
             "KW002",
@@ -31,18 +34,32 @@ RULE = Rule(
 Embodied, not labeled: the emotion should come from the details, the timing and the
 sentence shape, not from a sentence that names it. The rule looks, on lemmas, for these
 constructions followed by any emotion word (every concept's name and keyword family in
-the manifest, plus a few such as "dread"), with intensifiers ("so", "a little", "kind
-of") and emotion-noun modifiers ("sudden", "pure", "her") allowed in between:
+the manifest, the forms derived from them, plus a few such as "dread" and "nerves"),
+with intensifiers ("so", "a little", "always") and emotion-noun modifiers ("sudden",
+"pure", "her") allowed in between:
 
-- a feeling verb: "felt nervous", "feeling anxious";
-- a copula with a personal subject (a pronoun or a name): "I was so happy", "Mara
-  seemed calm", "he's upset" (not "the water was calm");
+- a feeling verb: "felt nervous", "feeling anxious" (not when a thing is the subject:
+  "the evening felt calmer");
+- a copula with a person for subject (a pronoun, a name, a word for a person or a group
+  such as "her mother", "the crowd at the gate", "the boy who"): "I was so happy",
+  "Mara seemed calm", "he's upset" (not "the water was calm", "Monday was calm");
 - an emotion noun frame: "a wave of sadness", "a pang of guilt", "a sigh of relief";
 - a filling verb: "filled with dread", "overcome by grief", "shaking with rage";
-- a causative: "it made her angry", "the call left him shaken".
+- a causative: "it made her angry", "the call left him shaken";
+- an emotion noun of manner or state: "with grim satisfaction", "was in mourning";
+- an emotion noun as the subject of a verb of motion or grip whose object is a person,
+  a part of one or a community: "Fear gripped her", "Anger flared in him", "Panic rose
+  in her chest", "Terror gripped the village"; and a possessed emotion noun as a
+  subject: "Her jealousy was a small hard thing".
 
-After a copula, words that are as often physical ("stuck", "safe", "hurt", "exposed",
-"relieved"...) followed by a place word are not reported: "we were stuck in traffic".
+Not labels: a frame whose word is an adjective before a noun, the first word of a
+compound noun or a noun for people or things ("full of bitter greens", "full of hate
+mail", "a wave of patients", "a wave of content"), an idiom ("with ease"); after a
+copula, words that are as often physical ("stuck", "safe", "hurt", "exposed",
+"relieved"...) followed by a place word, after "badly" or "seriously", or with
+"nobody"/"no one"/"everyone" for subject ("nobody was hurt", not "hurt by");
+an -ly adverb after a trigger ("looked wistfully at"). A label of the text's own
+emotion is KW001's, reported once.
 
 Bad:
 

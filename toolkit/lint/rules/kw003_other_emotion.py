@@ -19,9 +19,22 @@ DEGREE_WORDS = frozenset(
 DETERMINERS = frozenset("a an the this that these those every each any some no another".split())
 CLAUSE_START = frozenset(".!?;:—–(\"“”‘'")
 CLAUSE_END = frozenset([",", ".", ";", "!", "?", "—", "–", "and", "but", "as", "yet", ")", "”", '"'])
+SENTENCE_START = frozenset(".!?(\"“”‘'")
+# What may follow "Nervous," for the word to be fronted: the subject of the clause it describes.
+SUBJECT_STARTS = frozenset("i you he she we they it the a an his her my our their this that".split())
+# Taste and touch words that also name emotions: after a degree word they describe a thing
+# ("the tea too bitter", "skin too sensitive for wool") unless a person is the subject.
+TASTE_AND_TOUCH = frozenset("bitter sweet sour sensitive tender tense raw numb sore stiff".split())
+# Verbs between a subject and a degree word: "the tea *tasted* too bitter".
+LINKING = frozenset("be become get grow seem look sound appear turn remain stay feel taste smell".split())
 
 
-def _emotion_position(doc, start: int, end: int) -> bool:
+def _sentence_start(doc, i: int) -> bool:
+    return i == 0 or doc[i - 1].text in SENTENCE_START
+
+
+def _emotion_position(analysis, start: int, end: int) -> bool:
+    doc = analysis.doc
     before = doc[start - 1] if start > 0 else None
     after = doc[end] if end < len(doc) else None
     if after is not None and after.lower_ == "of":
@@ -29,12 +42,24 @@ def _emotion_position(doc, start: int, end: int) -> bool:
     clause_start = before is None or before.text in CLAUSE_START or before.text == ","
     if doc[start].is_title and not clause_start:
         return False  # a name: "Hope", "Joy"
+    if _sentence_start(doc, start) and (after is None or after.text in ("!", "?", ".", "…")):
+        return False  # a sentence of one word: "Patient!", "Content?" (a call, a name, a line)
     if after is not None and after.lemma_ in EXPRESSION_NOUNS:
         return True
+    if clause_start and after is not None and after.text == "," and _sentence_start(doc, start):
+        following = doc[end + 1] if end + 1 < len(doc) else None
+        return following is not None and (following.lower_ in SUBJECT_STARTS or following.is_title)
     if clause_start and (after is None or after.lower_ in CLAUSE_END):
         return True
     if before is not None and before.lower_ in DEGREE_WORDS:
-        return start < 2 or doc[start - 2].lower_ not in DETERMINERS
+        if start >= 2 and doc[start - 2].lower_ in DETERMINERS:
+            return False
+        if doc[start:end].text.lower() in TASTE_AND_TOUCH:
+            verb = start - 1
+            while verb > 0 and doc[verb - 1].lemma_ in LINKING:
+                verb -= 1
+            return analysis.subject(verb) == "person"
+        return True
     return False
 
 
@@ -43,14 +68,13 @@ def check(ctx: FileContext) -> Iterator[Hit]:
         return
     own = ctx.lexicon.family(ctx.text.concept) if ctx.text.concept else frozenset()
     labelled = [(lab.start_char, lab.end_char) for lab in ctx.analysis.labels]
-    doc = ctx.analysis.doc
     for span in ctx.analysis.emotions:
-        concepts = ctx.lexicon.names.get(span.phrase)
-        if not concepts or span.phrase in own:
+        concepts = frozenset().union(*(ctx.lexicon.names.get(stem, ()) for stem in span.stems))
+        if not concepts or span.stems & own:
             continue
         if any(s < span.end_char and span.start_char < e for s, e in labelled):
             continue
-        if _emotion_position(doc, span.start, span.end):
+        if _emotion_position(ctx.analysis, span.start, span.end):
             word = ctx.body[span.start_char : span.end_char]
             yield ctx.span_hit(
                 "KW003",
@@ -77,10 +101,16 @@ without a parser the rule fires only where the word can only be an emotion word:
 
 - before a word for a face, voice or gesture: "a nervous laugh", "his kind smile";
 - on its own between clause breaks: "Nervous, she...", "...the door, patient.";
-- after a degree word not preceded by a determiner: "too nervous to speak".
+  fronted at the start of a sentence only before the subject it describes ("Nervous,
+  she"), not before a verb ("Hope, come here");
+- after a degree word not preceded by a determiner: "too nervous to speak"; a taste or
+  touch word ("bitter", "sensitive", "tense") only when a person is the subject ("the
+  tea was too bitter" is a taste).
 
 It never fires before "of", on a capitalised word mid-sentence (a name such as Hope),
-or on a word of the text's own family (KW001 reports those).
+on a sentence of one word ("Patient!" called to a dog, "Content?" as a line of
+dialogue), or on a word of the text's own family (KW001 reports those). Derived forms
+count as their concept's name ("nervously" is a form of nervous).
 
 Bad (`stories/grateful.txt`):
 

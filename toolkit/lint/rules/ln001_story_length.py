@@ -5,11 +5,18 @@ from __future__ import annotations
 from typing import Iterator
 
 from toolkit.lint.model import FileContext, Hit, Rule
-from toolkit.lint.textutil import count_words
+from toolkit.lint.textutil import MAX_PARSED_CHARS, count_words, is_binary
 
 
 def check(ctx: FileContext) -> Iterator[Hit]:
-    if ctx.text.kind == "variant" or not ctx.body.strip():
+    if len(ctx.body) > MAX_PARSED_CHARS:
+        # Any kind, variants too: no other rule can read it, and training would take it whole.
+        yield ctx.file_hit(
+            "LN001",
+            f"{len(ctx.body):,} characters: too long to lint (the limit is {MAX_PARSED_CHARS:,}; a story is one paragraph)",
+        )
+        return
+    if ctx.text.kind == "variant" or not ctx.body.strip() or is_binary(ctx.body):
         return
     low, high = ctx.settings.story_words
     n = count_words(ctx.body)
@@ -30,7 +37,8 @@ Stories and paired baselines run roughly one paragraph: 40 to 120 words by defau
 (`story-words = [40, 120]` in `[tool.amygdala.lint]`). Shorter texts carry too little
 texture for a direction to form; longer ones drift into plot. Words are counted as the
 trainer and `amygdala stats` count them: runs of non-space characters. Paired variants
-are measured against their baseline instead (LN002).
+are measured against their baseline instead (LN002). A text over 1,000,000 characters (of
+any kind) is reported without being parsed, and no other text rule looks at it.
 
 Bad (12 words):
 

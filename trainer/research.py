@@ -1,0 +1,113 @@
+"""analyses.json: the researcher's analyses of a loaded run, assembled from the pure modules
+(trainer.lens, trainer.affect, trainer.structure); the model's weights are the only input beyond the run."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from schemas.analyses import AnalysesReport, LensReport
+from schemas.run import ModelInfo
+from toolkit.errors import AmygdalaError
+from trainer.rundata import RunData
+
+
+def run_lens(
+    vectors: np.ndarray, layers: list[int], concepts: list[str], model: ModelInfo | None, lens_layers: list[int], model_path: Path | None
+) -> tuple[LensReport | None, str | None]:
+    """The logit lens, or None with the reason (no local safetensors, no unembedding, no tokenizer)."""
+    from trainer.lens import load_unembedding, logit_lens
+    from trainer.quality import resolve_model_folder
+
+    folder, reason = resolve_model_folder(model, model_path)
+    if folder is None:
+        return None, reason
+    try:
+        unembedding = load_unembedding(folder, vectors.shape[-1])
+    except AmygdalaError as exc:
+        return None, str(exc)
+    except (OSError, ValueError, RuntimeError) as exc:
+        return None, f"unreadable weights in {folder}: {exc}"
+    return logit_lens(vectors, layers, concepts, unembedding, lens_layers), None
+
+
+def lens_layer_list(spec: str, layers: list[int], report_layer: int) -> list[int]:
+    """``report`` (the report layer alone), ``all``, or layers and ranges like ``20-30``, each one of the run's layers."""
+    from trainer.run import parse_layers
+
+    spec = spec.strip().lower()
+    if spec == "report":
+        return [report_layer]
+    if spec == "all":
+        return list(layers)
+    try:
+        chosen = parse_layers(spec, max(layers))
+    except AmygdalaError as exc:
+        raise AmygdalaError(exc.message.replace("--layers", "--lens-layers", 1)) from exc
+    missing = [x for x in chosen if x not in layers]
+    if missing:
+        raise AmygdalaError(f"--lens-layers: layer(s) {', '.join(map(str, missing))} are not in the run (layers {layers[0]}..{layers[-1]})")
+    return chosen
+
+
+def compute_analyses(
+    run: RunData, report_layer: int, *, model_path: Path | None = None, lens_layers: list[int] | None = None
+) -> AnalysesReport:
+    """Every analysis of analyses.json; ``lens_layers`` defaults to the report layer alone."""
+    from trainer.affect import compute_affect
+    from trainer.structure import compute_pairs, compute_stability, compute_structure
+
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 4)
+        clock = now
+
+    concepts, layers, vectors, clusters = run.concepts, run.layers, run.vectors, run.clusters
+    lens, lens_reason = run_lens(vectors, layers, concepts, run.info.model, lens_layers or [report_layer], model_path)
+    lap("lens")
+
+    rated = [run.manifest.concepts[c] for c in concepts]
+    valences = [c.valence for c in rated]
+    affect, affect_reason = None, None
+    if len(concepts) < 4:
+        affect_reason = f"needs at least four concepts (has {len(concepts)})"
+    elif len(set(valences)) < 2:
+        affect_reason = "every concept has the same valence: nothing to correlate"
+    else:
+        affect = compute_affect(vectors, layers, concepts, clusters, valences, [c.arousal for c in rated], report_layer)
+        if affect.n_arousal < 3:
+            affect_reason = f"arousal rated for {affect.n_arousal} concepts: arousal correlations need at least three"
+    lap("affect")
+
+    n_clusters = len(set(clusters))
+    structure, structure_reason = None, None
+    if n_clusters < 2 or n_clusters >= len(concepts):
+        structure_reason = f"{n_clusters} clusters for {len(concepts)} concepts: agreement needs 2 <= clusters < concepts"
+    else:
+        structure = compute_structure(vectors, layers, concepts, clusters, report_layer)
+    lap("structure")
+
+    ri = layers.index(report_layer)
+    pairs = compute_pairs(vectors[ri], concepts, clusters, report_layer) if len(concepts) >= 2 else None
+    stability = compute_stability(vectors, layers, report_layer)
+    lap("pairs_stability")
+    return AnalysesReport(
+        layers=layers,
+        report_layer=report_layer,
+        n_concepts=len(concepts),
+        lens=lens,
+        lens_reason=lens_reason,
+        affect=affect,
+        affect_reason=affect_reason,
+        structure=structure,
+        structure_reason=structure_reason,
+        pairs=pairs,
+        stability=stability,
+        timings=timings,
+    )
