@@ -5,7 +5,7 @@ Directions are built from an orthonormal basis so every cosine is known exactly:
 - ``tight`` (4 concepts, positive): e0 + 0.5·e_{10+i} -> pairwise cosine 0.8: cohesive everywhere.
 - ``split`` (4 concepts, negative): in the early and middle thirds e40 + 0.5·e_{41+i} (cohesive);
   in the deep third each leans on another cluster's axis (``tight``'s e0, ``anchor``'s e50,
-  ``loose_1``'s e31, ``pair``'s e60) and they are orthogonal to each other: anti-clustered there.
+  ``loose_2``'s e32, ``pair``'s e60) and they are orthogonal to each other: anti-clustered there.
 - ``loose`` (4 concepts, negative): e_{30+i} + 0.2·e5 -> pairwise cosine 0.038, orthogonal to the rest: scattered.
 - ``pair`` (2 concepts): e60 + 0.3·e_{61+i}, nearly parallel, but too small to judge.
 - ``lone`` ({anchor}) and ``mix`` ({blend}): single-concept clusters, undetermined.
@@ -75,7 +75,7 @@ def directions(layer: int, fixed_split: bool = False) -> np.ndarray:
             v = _e(0) + 0.5 * _e(10 + i)
         elif cluster == "split":
             if layer in DEEP and not fixed_split:
-                v = _e((0, 50, 31, 60)[i - 1]) * 0.9 + 0.5 * _e(20 + i)
+                v = _e((0, 50, 32, 60)[i - 1]) * 0.9 + 0.5 * _e(20 + i)
             else:
                 v = _e(40) + 0.5 * _e(41 + i)
         elif cluster == "loose":
