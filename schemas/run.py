@@ -171,6 +171,9 @@ class TextRecord(BaseModel):
     scenario: str | None
     sha256: str = Field(description="sha256 of the file's bytes.")
     words: int = Field(ge=0)
+    narrator: Literal["first", "second", "third"] | None = Field(
+        None, description="Narrator's grammatical person from the text's pronouns outside dialogue (null in runs that predate it)."
+    )
 
 
 class TextsFile(RootModel[list[TextRecord]]):

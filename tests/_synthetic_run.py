@@ -3,10 +3,11 @@
 Directions are built from an orthonormal basis so every cosine is known exactly:
 
 - ``tight`` (4 concepts, positive): e0 + 0.5·e_{10+i} -> pairwise cosine 0.8: cohesive everywhere.
-- ``split`` (2 concepts, negative): in the early and middle thirds e40 + 0.5·e_{41+i} (cohesive);
-  in the deep third one leans on ``tight``'s axis e0 and the other on ``anchor``'s axis e50, and they
-  are orthogonal to each other: anti-clustered there.
-- ``loose`` (3 concepts, negative): e_{30+i} + 0.2·e5 -> pairwise cosine 0.038, orthogonal to the rest: scattered.
+- ``split`` (4 concepts, negative): in the early and middle thirds e40 + 0.5·e_{41+i} (cohesive);
+  in the deep third each leans on another cluster's axis (``tight``'s e0, ``anchor``'s e50,
+  ``loose_2``'s e32, ``pair``'s e60) and they are orthogonal to each other: anti-clustered there.
+- ``loose`` (4 concepts, negative): e_{30+i} + 0.2·e5 -> pairwise cosine 0.038, orthogonal to the rest: scattered.
+- ``pair`` (2 concepts): e60 + 0.3·e_{61+i}, nearly parallel, but too small to judge.
 - ``lone`` ({anchor}) and ``mix`` ({blend}): single-concept clusters, undetermined.
 - ``blend`` = normalise(tight_1 + anchor): a mix of two other concepts (redundant).
 
@@ -32,7 +33,7 @@ OUTLIER = "stories/tight_1_c.txt"
 LINTED = "stories/loose_2_a.txt"
 DUPLICATES = ("stories/loose_3_a.txt", "stories/loose_3_b.txt")
 
-CLUSTERS = {"tight": "Tight", "split": "Split", "loose": "Loose", "lone": "Lone", "mix": "Mix"}
+CLUSTERS = {"tight": "Tight", "split": "Split", "loose": "Loose", "pair": "Pair", "lone": "Lone", "mix": "Mix"}
 CONCEPTS = {
     "tight_1": ("tight", "positive"),
     "tight_2": ("tight", "positive"),
@@ -40,9 +41,14 @@ CONCEPTS = {
     "tight_4": ("tight", "positive"),
     "split_1": ("split", "negative"),
     "split_2": ("split", "negative"),
+    "split_3": ("split", "negative"),
+    "split_4": ("split", "negative"),
     "loose_1": ("loose", "negative"),
     "loose_2": ("loose", "negative"),
     "loose_3": ("loose", "negative"),
+    "loose_4": ("loose", "negative"),
+    "pair_1": ("pair", "positive"),
+    "pair_2": ("pair", "positive"),
     "anchor": ("lone", "positive"),
     "blend": ("mix", "neutral"),
 }
@@ -69,11 +75,13 @@ def directions(layer: int, fixed_split: bool = False) -> np.ndarray:
             v = _e(0) + 0.5 * _e(10 + i)
         elif cluster == "split":
             if layer in DEEP and not fixed_split:
-                v = (_e(0) if i == 1 else _e(50)) * 0.9 + 0.5 * _e(20 + i)
+                v = _e((0, 50, 32, 60)[i - 1]) * 0.9 + 0.5 * _e(20 + i)
             else:
                 v = _e(40) + 0.5 * _e(41 + i)
         elif cluster == "loose":
             v = _e(30 + i) + 0.2 * _e(5)
+        elif cluster == "pair":
+            v = _e(60) + 0.3 * _e(60 + i)
         elif name == "anchor":
             v = anchor
         else:

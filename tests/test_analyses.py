@@ -241,7 +241,7 @@ def test_triage_writes_analyses_and_flags_the_leaky_concept(tmp_path: Path):
     run_dir = write_run(tmp_path / "run", model=write_lens_model(tmp_path / "model"))
     result = runner.invoke(app, ["triage", str(run_dir), "--no-probes"])
     assert result.exit_code == 0, result.output
-    assert "logit lens (layer 6): 1 of 11 concepts flagged" in result.output
+    assert "logit lens (layer 6): 1 of 16 concepts flagged" in result.output
     assert "unsupervised groups vs manifest clusters (layer 6)" in result.output
     analyses = json.loads((run_dir / "analyses.json").read_text())
     jsonschema.validate(analyses, json.loads((SCHEMA_DIR / "analyses.schema.json").read_text()))
@@ -273,7 +273,7 @@ def test_lens_without_local_weights_says_why(tmp_path: Path):
     assert runner.invoke(app, ["validate", str(run_dir), "--no-probes"]).exit_code == 0
     analyses = json.loads((run_dir / "analyses.json").read_text())
     assert analyses["lens"] is None and "no safetensors weights" in analyses["lens_reason"]
-    assert analyses["structure"]["n_groups"] == 5
+    assert analyses["structure"]["n_groups"] == 6  # the synthetic run's six clusters
 
 
 CHROMIUM = Path("/usr/bin/chromium")

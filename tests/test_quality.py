@@ -10,8 +10,8 @@ import pytest
 
 from _synthetic_run import LAYERS, OUTLIER, directions, write_model, write_run
 from trainer.analysis import analyze
+from trainer.quality import first_pc_variance_ratio, load_down_projections, loo_alignment, ridge_redundancy, shuffled_redundancy
 from trainer.runfolder import RunFolder
-from trainer.quality import first_pc_variance_ratio, load_down_projections, ridge_redundancy
 
 
 def quality_of(run_dir: Path, **kwargs):
@@ -51,21 +51,57 @@ def test_ridge_redundancy_equals_a_ridge_fit_per_concept():
         assert coef[0, c, c] == 0
 
 
-def test_planted_outlier_is_the_lowest_aligned_text(planted: Path):
-    concept = quality_of(planted).concepts["tight_1"]
+def test_planted_outlier_is_the_lowest_aligned_text_out_of_sample(planted: Path):
+    quality = quality_of(planted)
+    concept = quality.concepts["tight_1"]
     assert concept.lowest_aligned[0].rel == OUTLIER
-    assert concept.lowest_aligned[0].deep < 0 < concept.lowest_aligned[1].deep
+    assert concept.lowest_aligned[0].loo < 0 and concept.lowest_aligned[0].loo_p > 0.5
     assert len(concept.alignment) == 3 and len(concept.alignment[0].by_layer) == len(LAYERS)
+    # a text of a coherent concept aligns with its concept's other texts far beyond random texts
+    good = quality.concepts["tight_2"].alignment[0]
+    assert good.loo > good.loo_null_95 and good.loo_p <= 0.01
+
+
+def test_leave_one_out_alignment_is_the_refit_without_the_text():
+    rng = np.random.default_rng(0)
+    acts = rng.normal(size=(2, 12, 16))
+    concept = np.array([0, 0, 0, 1, 1, 1, 1, 2, -1, -1, 2, 2])
+    ours = loo_alignment(acts, concept)
+    for i in range(12):
+        if concept[i] < 0:
+            assert np.isnan(ours[i])
+            continue
+        mean = acts.mean(axis=1)
+        others = [j for j in range(12) if concept[j] == concept[i] and j != i]
+        direction = acts[:, others].mean(axis=1) - mean
+        x = acts[:, i] - mean
+        cos = (x * direction).sum(-1) / np.linalg.norm(x, axis=-1) / np.linalg.norm(direction, axis=-1)
+        assert ours[i] == pytest.approx(cos.mean(), abs=1e-6)
 
 
 def test_a_mix_of_two_concepts_is_redundant_and_names_them(planted: Path):
     quality = quality_of(planted)
     blend = quality.concepts["blend"].redundancy
-    assert blend is not None and blend.redundant and blend.r2 > 0.99
+    assert blend is not None and blend.r2 > 0.99 and blend.test is not None
     assert {c.concept for c in blend.contributors[:2]} == {"tight_1", "anchor"}
     assert not quality.concepts["loose_3"].redundancy.redundant
     assert quality.concepts["loose_3"].redundancy.r2 < 0.1
-    assert quality.redundancy_chance_r2 == pytest.approx((11 - 1) / 64, abs=1e-4)
+    assert quality.redundancy_chance_r2 == pytest.approx((16 - 1) / 64, abs=1e-4)
+    assert quality.redundancy_null.permutations == 49 * 16
+
+
+def test_redundancy_null_flags_a_planted_mix_and_not_independent_concepts():
+    rng = np.random.default_rng(1)
+    C, per, hidden = 30, 5, 256
+    directions = rng.normal(size=(C, hidden))
+    directions[0] = directions[1] + directions[2]  # concept 0 is a mix of concepts 1 and 2
+    concept = np.repeat(np.arange(C), per)
+    states = directions[concept] * 2 + rng.normal(size=(C * per, hidden))
+    observed, null = shuffled_redundancy(states, concept, C, 20, 0.01, rng)
+    cut = np.percentile(null, 95)
+    assert observed[0] > cut
+    assert (observed[1:] <= cut).mean() >= 0.9
+    assert null.shape == (20 * C,)
 
 
 def test_nearest_concepts_are_the_cluster_mates(planted: Path):
@@ -110,6 +146,19 @@ def test_missing_weights_give_null_with_the_reason(tmp_path: Path):
     assert load_down_projections(None, LAYERS, 64, model).source.available
 
 
+def test_first_pc_is_judged_from_four_texts_against_random_sets(planted: Path):
+    texts = json.loads((planted / "texts.json").read_text())
+    for t in texts:  # give tight_2 the texts of tight_3: six positives on one cluster axis
+        if t["concept"] == "tight_3":
+            t["concept"] = "tight_2"
+    (planted / "texts.json").write_text(json.dumps(texts))
+    quality = quality_of(planted)
+    six = quality.concepts["tight_2"]
+    assert six.n_positives == 6 and six.first_pc_test is not None and six.first_pc_test.permutations == 199
+    assert quality.concepts["tight_1"].shape is None and "judged from 4" in quality.concepts["tight_1"].first_pc_reason
+    assert quality.concepts["tight_3"].alignment_reason == "no texts in the run" and quality.concepts["tight_3"].n_positives == 0
+
+
 def test_first_pc_needs_two_positives_and_says_when_two_are_trivial(planted: Path):
     texts = json.loads((planted / "texts.json").read_text())
     for t in texts:
@@ -122,7 +171,7 @@ def test_first_pc_needs_two_positives_and_says_when_two_are_trivial(planted: Pat
     two = quality.concepts["anchor"]
     assert two.n_positives == 2 and two.first_pc_deep == pytest.approx(1.0) and two.shape is None
     assert "by construction" in two.first_pc_reason
-    assert quality.concepts["tight_2"].shape in ("clean", "mixed", "fragmented")
+    assert one.alignment_reason.startswith("one text: cannot judge") and one.alignment[0].loo is None
 
 
 def test_single_neuron_verdict_uses_the_deep_third(tmp_path: Path):

@@ -28,8 +28,8 @@ def test_validate_writes_reports_that_match_their_schemas_and_the_pictures(tmp_p
     run_dir = write_run(tmp_path / "run", model=write_model(tmp_path / "model", vectors, concept="tight_1", layer=3))
     result = runner.invoke(app, ["validate", str(run_dir), "--layer", "4"])
     assert result.exit_code == 0, result.output
-    assert re.search(r"split\W+2\W+cohesive\W+cohesive\W+anti-clustered", result.output)
-    assert "cluster probe:" in result.output and "PC1 valence:" in result.output
+    assert re.search(r"split\W+4\W+cohesive\W+cohesive\W+scattered", result.output)
+    assert "Cluster probe (pre-declared layer 4)" in result.output and "PC1 valence:" in result.output
     for name in ("quality", "validation"):
         schema = json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text())
         jsonschema.validate(json.loads((run_dir / f"{name}.json").read_text()), schema)
@@ -52,7 +52,7 @@ def test_report_html_is_self_contained(tmp_path: Path):
     # nothing is fetched from elsewhere: no external scripts, styles or images
     assert not re.search(r'(src|href)="(?!data:)', html)
     assert "<script" not in html
-    assert OUTLIER in html and "anti-clustered" in html
+    assert OUTLIER in html and "scattered" in html and "too small to judge" in html
     assert "probes not run" in html
     schema = json.loads((SCHEMA_DIR / "triage.schema.json").read_text())
     jsonschema.validate(json.loads((run_dir / "triage.json").read_text()), schema)

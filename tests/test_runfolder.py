@@ -117,7 +117,7 @@ def test_a_layer_file_of_the_wrong_shape_or_dtype_is_named(tmp_path: Path):
     with pytest.raises(AmygdalaError) as err:
         RunFolder.read(run_dir)
     assert err.value.where == str(run_dir / "activations" / "layer_2.npy")
-    assert "float64 [3, 64]" in err.value.message and "float32 [35, 64]" in err.value.message
+    assert "float64 [3, 64]" in err.value.message and "float32 [50, 64]" in err.value.message
     info = json.loads((run_dir / "run.json").read_text())
     assert info["format_version"] == 2 and info["extraction"]["store_dtype"] == "float32"
 

@@ -27,6 +27,7 @@ def single_threaded_blas() -> Iterator[None]:
     """Run BLAS on one thread: the analysis multiplies many small matrices, and a multi-threaded BLAS
     sharing its cores with anything else (an extraction, a test run) slowed it down 6-14x here, while
     one thread costs nothing measurable when the machine is idle."""
+    import scipy.linalg  # noqa: F401 - loads scipy's own OpenBLAS now, so the limit below reaches it too
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1, user_api="blas"):
@@ -80,7 +81,7 @@ def _analyze(
     quality = compute_quality(run, report_layer=report_layer, down=down)
     timings["quality"] = time.perf_counter() - start
     start = time.perf_counter()
-    validation = compute_validation(run, probes=probes)
+    validation = compute_validation(run, probes=probes, headline_layers=[report_layer])
     timings["validation"] = time.perf_counter() - start
     result = AnalysisResult(quality=quality, validation=validation, triage=None, timings=timings)
     if lens_at is not None:

@@ -29,7 +29,8 @@ def _diff(a: float | None, b: float | None) -> float | None:
 def _mean_alignment(concept: ConceptQuality | None) -> float | None:
     if concept is None or not concept.alignment:
         return None
-    return round(sum(t.deep for t in concept.alignment) / len(concept.alignment), 5)
+    values = [t.loo if t.loo is not None else t.deep for t in concept.alignment]
+    return round(sum(values) / len(values), 5)
 
 
 def _setup_notes(info_a: RunInfo, info_b: RunInfo) -> list[str]:

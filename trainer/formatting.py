@@ -8,7 +8,7 @@ from __future__ import annotations
 
 MISSING = "–"
 # cluster labels -> rich style
-LABEL_STYLE = {"cohesive": "green", "scattered": "yellow", "anti-clustered": "red", "undetermined": "dim"}
+LABEL_STYLE = {"cohesive": "green", "scattered": "yellow", "anti-clustered": "red", "too small to judge": "dim", "undetermined": "dim"}
 
 
 def signed(value: float | None, digits: int = 3) -> str:

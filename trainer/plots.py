@@ -58,8 +58,7 @@ def cohesion_by_layer(validation: ValidationReport, path: Path, null_band: tuple
     judged = [(n, c) for n, c in validation.clusters.items() if c.cohesion is not None]
     for i, ((name, cluster), colour) in enumerate(zip(judged, _colours(len(judged)))):
         ax.plot(validation.layers, cluster.cohesion, label=name, color=colour, linewidth=1.6, marker=MARKERS[i % len(MARKERS)], markersize=3)
-    ax.axhline(validation.thresholds.cohesive_cohesion, color="green", linestyle="--", linewidth=0.8, label="cohesive bar")
-    ax.axhline(validation.thresholds.anti_clustered_cohesion, color="grey", linewidth=0.8)
+    ax.axhline(0.0, color="grey", linewidth=0.8)
     deep = validation.thirds["deep"]
     ax.axvspan(deep[0] - 0.5, deep[-1] + 0.5, color="0.92", zorder=0)
     ax.set_xlabel("layer (output of block layer-1)")

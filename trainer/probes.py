@@ -1,191 +1,339 @@
-"""Linear probes on the texts' pooled states: multinomial logistic regression, every layer, fold and
-label permutation solved at once.
+"""Grouped cross-validated linear probes with a concept-level permutation null.
 
-Why not one scikit-learn ``LogisticRegression`` per fit: a permutation test over 30 layers needs
-layers x folds x (1 + permutations) fits; at ~10-30 ms each through scikit-learn's solver that is
-minutes. The objective here is scikit-learn's (``C * sum of cross-entropy + ||W||² / 2``, intercept
-unpenalised, full softmax), solved by Nesterov-accelerated gradient descent with the step from the
-problem's smoothness bound, as batched matrix products (tests check it against scikit-learn).
+Folds (no leak across them):
+- cluster probe: whole concepts are assigned to folds (in random order, each to the fold with the
+  fewest texts; blind to the labels, so the permutation test stays exact), and a fold's training set
+  is *purged* of every text that shares a paired scenario with one of its test texts. No concept and
+  no scenario is on both sides.
+- concept probe: groups = a paired scenario's texts together, each story alone; the concept is
+  necessarily on both sides (that is the question), no scenario is.
 
-Features: per layer, the top ``dims`` principal components of the texts' states (see
-``principal_components``). PCA is fitted on all texts without labels, so no label leaks across folds.
+Two classifiers on the same folds, both on standardised full hidden states (no PCA):
+- the headline: scikit-learn's ``LogisticRegression`` (L2, ``C``) in a ``StandardScaler`` pipeline
+  fitted per fold, the number readers compare across tools and papers; run on the pre-declared
+  headline layers only (one fit costs 0.1-2 s);
+- every layer and every permutation: a ridge classifier (one-hot targets, closed form). Its held-out
+  scores are ``G @ Z``, with ``G`` [test texts, concepts] fixed per fold and ``Z`` the concepts' one-hot
+  labels, so relabelling concepts costs one matrix product and no refit. The permutation p-values
+  are exact tests of the ridge classifier's accuracy; the headline reads as "logistic regression
+  reaches a, the ridge classifier on the same folds reaches b, p against the null".
+
+Null (cluster probe): cluster labels permuted across concepts, cluster sizes kept; ``permutations``
+draws; p = (1 + #null >= observed) / (1 + P), floor 1 / (P + 1). Family-wise over layers: each
+draw's maximum accuracy over all layers is the null of every layer (the best layer's p is honest).
+The concept probe has no permutation test: concept labels have no coarser exchangeable unit, and
+whether concept identity is decodable at all is not in doubt; it reports chance and a CI, on the
+pre-declared layers only (validation passes them).
+
+Uncertainty: bootstrap over the groups (concepts / scenarios), held-out predictions fixed, plus the
+standard deviation of the ridge accuracy over ``cv_seeds`` fold assignments.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from schemas.analysis import ProbeLayer, ProbeResult, ProbeSettings
+from schemas.analysis import ProbeHeadline, ProbeLayer, ProbeResult, ProbeSettings
+from trainer.nulls import label_permutations
 
-
-WORKING_ELEMENTS = 10_000_000
+PERMUTATION_CHUNK = 250
 
 
 @dataclass(frozen=True)
 class ProbeConfig:
     folds: int = 5
-    dims: int = 24
-    C: float = 1.0
-    iterations: int = 60
-    permutations: int = 19
+    C: float = 1.0  # logistic regression, scikit-learn's convention
+    ridge: float = 1.0  # ridge penalty per training text (alpha = ridge * n_train) on standardised features
+    permutations: int = 999
     bootstrap: int = 1000
+    cv_seeds: int = 3
     seed: int = 0
+    headline_layers: tuple[int, ...] = ()  # empty: the caller's report layer
+    headline_max_classes: int = 40  # logistic regression above this many classes costs too much (see docs)
+    logistic: bool = True
 
 
-def principal_components(states: np.ndarray, dims: int) -> np.ndarray:
-    """[layers, n, hidden] -> [layers, n, d] principal component scores (d <= dims, n - 1), scaled so the
-    kept components average unit variance. Not whitened: equalising the components would lift noise
-    directions to the level of the signal ones, which costs small probes most of their accuracy."""
-    centered = (states - states.mean(axis=1, keepdims=True)).astype(np.float64)
-    gram = centered @ centered.transpose(0, 2, 1)
-    eig, vecs = np.linalg.eigh(gram)
-    n = states.shape[1]
-    d = min(dims, n - 1)
-    top = vecs[:, :, ::-1][:, :, :d]
-    variance = np.clip(eig[:, ::-1][:, :d], 0.0, None)  # n x the variance of each component
-    scores = top * np.sqrt(variance)[:, None, :]
-    scale = np.sqrt(np.maximum(variance.mean(axis=1), 1e-30) / n)
-    return (scores / scale[:, None, None]).astype(np.float32)
+@dataclass
+class ProbeData:
+    """What a probe needs about its texts: units (the exchangeable groups) and their classes."""
+
+    unit: np.ndarray  # [n] index of each text's unit (a concept, for the cluster probe)
+    unit_class: np.ndarray  # [U] class code of each unit
+    classes: list[str]
+    fold_group: np.ndarray  # [n] group for fold assignment
+    scenario: list[str | None]  # [n] paired scenario, purged across folds
+    dropped: list[str] = field(default_factory=list)
 
 
-def fit_softmax(
-    features: np.ndarray,
-    labels: np.ndarray,
-    train_mask: np.ndarray,
-    n_classes: int,
-    C: float,
-    iterations: int,
-) -> np.ndarray:
-    """Fit L2 multinomial logistic regressions for every (layer, labelling, fold) at once.
+def standardise(states: np.ndarray) -> np.ndarray:
+    """[L, n, d] -> zero mean, unit variance per feature over all texts (label-free, as the PCA it replaces)."""
+    mean = states.mean(axis=1, keepdims=True, dtype=np.float64)
+    sd = states.std(axis=1, keepdims=True, dtype=np.float64)
+    return ((states - mean) / np.where(sd > 0, sd, 1.0)).astype(np.float32)
 
-    features [L, n, d]; labels [P, n] ints (one row per labelling, e.g. the true labels and permutations);
-    train_mask [F, n] bool. Returns logits for every sample under every model: [L, n, K, P, F].
-    The class axis is not the innermost one: numpy reduces across slabs far faster than along short rows.
+
+def assign_folds(data: ProbeData, folds: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """([F, n] train masks purged of shared scenarios, [n] test fold of each text).
+
+    Groups go to folds in a random order, each to the fold with the fewest texts so far. The
+    assignment never looks at the labels: folds stratified on the observed labels would suit them
+    better than any permutation of them, and the permutation test would no longer be exact.
     """
-    n_layers, n, d = features.shape
-    n_label_sets, n_folds, K = labels.shape[0], train_mask.shape[0], n_classes
-    models = n_label_sets * n_folds
-    X = np.concatenate([features, np.ones((n_layers, n, 1), np.float32)], axis=2)
-    Xt = X.transpose(0, 2, 1).copy()
-    n_train = train_mask.sum(axis=1).astype(np.float32)  # [F]
-    weight = np.broadcast_to((train_mask.T / n_train).astype(np.float32)[:, None, :], (n, n_label_sets, n_folds))
-    weight = np.ascontiguousarray(weight).reshape(n, 1, models)
-    onehot = np.eye(K, dtype=np.float32)[labels].transpose(1, 2, 0)[:, :, :, None]  # [n, K, P, 1]
-    flat = (n_layers, d + 1, K * models)
-    # The target's share of the gradient, Xᵀ(weight * onehot), does not change between iterations.
-    weighted_target = (onehot * weight.reshape(n, 1, n_label_sets, n_folds)).reshape(1, n, -1)
-    target_grad = Xt @ weighted_target
-    lam = 1.0 / (C * n_train)  # [F]
+    n = len(data.unit)
+    names, group = np.unique(data.fold_group, return_inverse=True)
+    sizes = np.bincount(group, minlength=len(names))
+    order = np.random.default_rng(seed).permutation(len(names))
+    load = np.zeros(folds, np.int64)
+    fold_of_group = np.empty(len(names), np.int64)
+    for g in order:
+        f = int(np.argmin(load))
+        fold_of_group[g] = f
+        load[f] += sizes[g]
+    test_fold = fold_of_group[group]
+    train = test_fold[None, :] != np.arange(folds)[:, None]
+    scenarios = np.array([s or "" for s in data.scenario])
+    for f in range(folds):
+        shared = set(scenarios[test_fold == f]) - {""}
+        if shared:
+            train[f] &= ~np.isin(scenarios, list(shared))
+    return train, test_fold
 
-    # Smoothness of the mean cross-entropy is at most half the top eigenvalue of the train covariance.
-    weighted = X[:, None, :, :] * (train_mask / n_train[:, None]).astype(np.float32)[None, :, :, None]
-    cov = np.swapaxes(weighted, -1, -2) @ X[:, None, :, :]  # [L, F, d+1, d+1]
-    lipschitz = 0.5 * np.linalg.eigvalsh(cov)[..., -1] + lam  # [L, F]
-    kappa = lipschitz / lam
 
-    def per_model(values: np.ndarray) -> np.ndarray:  # [L, F] -> [L, 1, K * P * F]
-        shaped = values.astype(np.float32).reshape(n_layers, 1, 1, 1, n_folds)
-        return np.ascontiguousarray(np.broadcast_to(shaped, (n_layers, 1, K, n_label_sets, n_folds))).reshape(n_layers, 1, -1)
+class RidgeLayer:
+    """One layer's standardised states, shared by every fold's ridge fit (its Gram matrix computed once)."""
 
-    step = per_model(1.0 / lipschitz)
-    momentum = per_model((np.sqrt(kappa) - 1) / (np.sqrt(kappa) + 1))
-    penalty = np.broadcast_to(lam.astype(np.float32), (d + 1, K, n_label_sets, n_folds)).copy()
-    penalty[d] = 0.0  # the intercept is not penalised
-    penalty = penalty.reshape(1, d + 1, -1)
+    def __init__(self, X: np.ndarray):
+        # float32 is enough: the ridge term (one per training text) keeps every system well conditioned
+        self.X = np.ascontiguousarray(X, dtype=np.float32)
+        self.total = self.X.sum(axis=0)
+        self._gram: np.ndarray | None = None
 
-    W = np.zeros(flat, np.float32)
-    W_prev = W
-    for _ in range(iterations):
-        look = W + momentum * (W - W_prev)
-        probs = (X @ look).reshape(n_layers, n, K, models)
-        top = probs[:, :, 0].copy()
-        for k in range(1, K):
-            np.maximum(top, probs[:, :, k], out=top)
-        probs -= top[:, :, None]
-        np.exp(probs, out=probs)
-        probs *= weight / probs.sum(axis=2, keepdims=True)
-        grad = Xt @ probs.reshape(n_layers, n, -1) - target_grad + penalty * look
-        W_prev, W = W, look - step * grad
-    return (X @ W).reshape(n_layers, n, K, n_label_sets, n_folds)
+    @property
+    def gram(self) -> np.ndarray:
+        if self._gram is None:
+            self._gram = self.X.T @ self.X  # BLAS syrk, once per layer
+        return self._gram
+
+    def scores(self, unit: np.ndarray, n_units: int, train: np.ndarray, test: np.ndarray, ridge: float) -> np.ndarray:
+        """Held-out ridge-classifier scores per unit: G [n_test, U] such that scores = G @ Z for unit labels Z [U, K].
+
+        The intercept is unpenalised (features centred on the training mean); the targets are the
+        units' one-hot rows, so any relabelling of units is a product with G, no refit. With more
+        training texts than features the primal system (the layer's Gram minus the rows left out) is
+        solved, otherwise the dual (kernel) one: the same solution, the smaller matrix.
+        """
+        from scipy.linalg import cho_factor, cho_solve
+
+        X = self.X
+        n_t, d = int(train.sum()), X.shape[1]
+        counts = np.bincount(unit[train], minlength=n_units).astype(float)
+        if n_t > d:
+            out = np.ascontiguousarray(X[~train])
+            mean = (self.total - out.sum(axis=0)) / n_t
+            A = self.gram - out.T @ out - n_t * np.outer(mean, mean)
+            A[np.diag_indices_from(A)] += ridge * n_t
+            sums = np.eye(n_units, dtype=np.float32)[unit[train]].T @ X[train]
+            B = (sums - counts[:, None] * mean).T  # Xcᵀ E: [d, U]
+            coef = cho_solve(cho_factor(A, check_finite=False), B, check_finite=False)
+            G = (X[test] - mean) @ coef
+        else:
+            Xt = X[train]
+            mean = Xt.mean(axis=0)
+            Xc = Xt - mean
+            K = Xc @ Xc.T
+            K[np.diag_indices_from(K)] += ridge * n_t
+            E = np.eye(n_units, dtype=np.float32)[unit[train]]
+            G = ((X[test] - mean) @ Xc.T) @ cho_solve(cho_factor(K, check_finite=False), E, check_finite=False)
+        return (G + counts / n_t).astype(np.float32)
+
+
+def _logistic_correct(X: np.ndarray, y: np.ndarray, train: np.ndarray, test_fold: np.ndarray, C: float) -> np.ndarray:
+    """[n] held-out correctness of scikit-learn's standardised L2 logistic regression on one layer."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    correct = np.zeros(len(y), bool)
+    for f in range(train.shape[0]):
+        test = test_fold == f
+        if not test.any():
+            continue
+        model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
+        model.fit(X[train[f]], y[train[f]])
+        correct[test] = model.predict(X[test]) == y[test]
+    return correct
+
+
+def group_bootstrap(correct: np.ndarray, group: np.ndarray, draws: int, rng: np.random.Generator) -> np.ndarray:
+    """correct [n, L] -> [draws, L] accuracies with groups resampled with replacement."""
+    codes = np.unique(group, return_inverse=True)[1]
+    G = codes.max() + 1
+    sums = np.zeros((G, correct.shape[1]))
+    np.add.at(sums, codes, correct)
+    sizes = np.bincount(codes, minlength=G).astype(float)
+    counts = rng.multinomial(G, np.full(G, 1.0 / G), size=draws).astype(float)
+    return (counts @ sums) / (counts @ sizes)[:, None]
 
 
 def probe(
     states: np.ndarray,
-    labels: list[str],
+    data: ProbeData,
     layers: list[int],
     level: str,
     config: ProbeConfig = ProbeConfig(),
-) -> tuple[ProbeResult | None, str | None]:
-    """Cross-validated probe accuracy per layer with a bootstrap CI and a permutation p-value.
+    *,
+    permute: bool = True,
+) -> ProbeResult:
+    """Grouped CV accuracy per layer (ridge), its concept-level null, and the logistic headline.
 
-    states [layers, n_texts, hidden]; labels one per text. Classes with fewer texts than folds are
-    left out (and named in the result).
+    states [L, n, hidden] for the texts described by ``data``.
     """
-    from sklearn.model_selection import StratifiedKFold
-
-    names, counts = np.unique(np.array(labels), return_counts=True)
-    kept = set(names[counts >= config.folds])
-    dropped = sorted(str(c) for c in names[counts < config.folds])
-    rows = np.array([i for i, lab in enumerate(labels) if lab in kept], dtype=np.int64)
-    if len(kept) < 2:
-        return None, f"fewer than two classes with at least {config.folds} texts"
-    classes = sorted(kept)
-    y = np.array([classes.index(labels[i]) for i in rows])
-    n = len(rows)
     rng = np.random.default_rng(config.seed)
+    X = standardise(states)
+    n, U, K = X.shape[1], len(data.unit_class), len(data.classes)
+    y = data.unit_class[data.unit]
+    labelings = label_permutations(data.unit_class, config.permutations if permute else 0, rng)  # [1+P, U]
+    P = labelings.shape[0]
 
-    splitter = StratifiedKFold(n_splits=config.folds, shuffle=True, random_state=config.seed)
-    test_fold = np.empty(n, dtype=np.int64)
-    for f, (_, test) in enumerate(splitter.split(np.zeros(n), y)):
-        test_fold[test] = f
-    train_mask = test_fold[None, :] != np.arange(config.folds)[:, None]
-    label_sets = np.stack([y] + [rng.permutation(y) for _ in range(config.permutations)])
-
-    features = principal_components(states[:, rows], config.dims)
-    # layers in chunks so the [layers, n, K, P, F] working arrays stay near 40 MB
-    per_layer = n * len(classes) * len(label_sets) * config.folds
-    chunk = max(1, WORKING_ELEMENTS // per_layer)
-    correct = np.empty((n, len(layers), len(label_sets)), dtype=bool)
-    for start in range(0, len(layers), chunk):
-        part = slice(start, start + chunk)
-        logits = fit_softmax(features[part], label_sets, train_mask, len(classes), config.C, config.iterations)
-        # each text is predicted by the model of the fold that held it out
-        held_out = logits[:, np.arange(n), :, :, test_fold]  # [n, L, K, P] (advanced indexing moves n first)
-        correct[:, part] = held_out.argmax(axis=2) == label_sets.T[:, None, :]
-    accuracy = correct.mean(axis=0)  # [L, P]
-    observed = accuracy[:, 0]
-    p_values = (1 + (accuracy[:, 1:] >= observed[:, None]).sum(axis=1)) / (1 + config.permutations)
-    resample = rng.integers(0, n, size=(config.bootstrap, n))
-    boot = correct[resample, :, 0].mean(axis=1)  # [B, L]
+    headline_layers = [x for x in config.headline_layers if x in layers] or [layers[-1]]
+    headline_idx = [layers.index(x) for x in headline_layers]
+    prepared = [RidgeLayer(X[li]) for li in range(len(layers))]
+    seed_accuracy = []  # the spread over fold seeds, at the headline layers (a refit per seed)
+    correct = np.zeros((n, len(layers)), bool)
+    null_hits = np.zeros((len(layers), P), np.int64)
+    for s in range(config.cv_seeds):
+        train, test_fold = assign_folds(data, config.folds, config.seed + s)
+        which = range(len(layers)) if s == 0 else headline_idx
+        hits = np.zeros(len(layers))
+        for f in range(config.folds):
+            test = test_fold == f
+            if not test.any():
+                continue
+            units = data.unit[test]
+            for li in which:
+                G = prepared[li].scores(data.unit, U, train[f], test, config.ridge)  # [n_s, U]
+                sets = labelings if s == 0 else labelings[:1]
+                for start in range(0, len(sets), PERMUTATION_CHUNK):
+                    chunk = sets[start : start + PERMUTATION_CHUNK]  # [p, U]
+                    Z = np.eye(K, dtype=np.float32)[chunk].transpose(1, 0, 2).reshape(U, -1)  # [U, p*K]
+                    scores = (G @ Z).reshape(len(units), len(chunk), K)
+                    hit = scores.argmax(axis=2) == chunk[:, units].T  # [n_s, p]
+                    if s == 0:
+                        null_hits[li, start : start + len(chunk)] += hit.sum(axis=0)
+                        if start == 0:
+                            correct[test, li] = hit[:, 0]
+                    else:
+                        hits[li] += hit[:, 0].sum()
+        seed_accuracy.append(null_hits[:, 0] / n if s == 0 else hits / n)
+    accuracy = null_hits / n  # [L, 1+P]
+    observed, null = accuracy[:, 0], accuracy[:, 1:]
+    spread = np.full(len(layers), np.nan)
+    if config.cv_seeds > 1:
+        spread[headline_idx] = np.std(np.stack(seed_accuracy), axis=0)[headline_idx]
+    boot = group_bootstrap(correct, data.unit if permute else data.fold_group, config.bootstrap, rng)
     low, high = np.percentile(boot, [2.5, 97.5], axis=0)
-    chance = float(np.bincount(y).max() / n)
-    result = ProbeResult(
+    chance = float(np.bincount(y, minlength=K).max() / n)
+    has_null = null.shape[1] > 0
+    if has_null:
+        p_layer = (1 + (null >= observed[:, None]).sum(axis=1)) / (1 + null.shape[1])
+        family_max = null.max(axis=0)
+        p_family = (1 + (family_max[None, :] >= observed[:, None]).sum(axis=1)) / (1 + null.shape[1])
+        null_mean, null_high = null.mean(axis=1), np.percentile(null, 95, axis=1)
+
+    def r(x: float) -> float:
+        return round(float(x), 5)
+
+    rows = [
+        ProbeLayer(
+            layer=layer,
+            accuracy=r(observed[i]),
+            ci_low=r(low[i]),
+            ci_high=r(high[i]),
+            cv_seed_sd=None if np.isnan(spread[i]) else r(spread[i]),
+            chance=r(chance),
+            null_mean=r(null_mean[i]) if has_null else None,
+            null_95=r(null_high[i]) if has_null else None,
+            p_value=r(p_layer[i]) if has_null else None,
+            p_family=r(p_family[i]) if has_null else None,
+        )
+        for i, layer in enumerate(layers)
+    ]
+    best = int(np.argmax(observed))
+    headline, headline_reason = _headline(
+        states, data, y, layers, headline_layers, config, correct, accuracy if has_null else None, rng
+    )
+    return ProbeResult(
         level=level,  # type: ignore[arg-type]
         n_texts=n,
-        n_classes=len(classes),
-        dropped_classes=dropped,
+        n_classes=K,
+        n_groups=int(len(np.unique(data.fold_group))),
+        n_units=U,
+        dropped_classes=data.dropped,
         settings=ProbeSettings(
-            classifier="multinomial logistic regression (L2), batched Nesterov gradient descent",
+            classifier="ridge classifier (one-hot targets, closed form) on standardised hidden states; "
+            "headline: scikit-learn LogisticRegression",
+            grouping=(
+                "folds by concept (random, balanced by texts, blind to labels), training purged of texts sharing a paired scenario with the test fold"
+                if permute
+                else "folds by paired scenario (its texts together) or single story; concepts on both sides by design"
+            ),
+            permutation_unit="cluster labels permuted across concepts, sizes kept" if permute else None,
             folds=config.folds,
-            dims=int(features.shape[-1]),
             C=config.C,
-            iterations=config.iterations,
-            permutations=config.permutations,
+            ridge=config.ridge,
+            permutations=config.permutations if permute else 0,
             bootstrap=config.bootstrap,
+            bootstrap_unit="concept" if permute else "fold group",
+            cv_seeds=config.cv_seeds,
             seed=config.seed,
+            headline_layers=headline_layers,
         ),
-        layers=[
-            ProbeLayer(
-                layer=layer,
-                accuracy=round(float(observed[i]), 5),
-                ci_low=round(float(low[i]), 5),
-                ci_high=round(float(high[i]), 5),
-                chance=round(chance, 5),
-                p_value=round(float(p_values[i]), 5),
-            )
-            for i, layer in enumerate(layers)
-        ],
+        layers=rows,
+        best_layer=layers[best],
+        best_p_family=rows[best].p_family,
+        headline=headline,
+        headline_reason=headline_reason,
     )
-    return result, None
+
+
+def _headline(
+    states: np.ndarray,
+    data: ProbeData,
+    y: np.ndarray,
+    layers: list[int],
+    headline_layers: list[int],
+    config: ProbeConfig,
+    ridge_correct: np.ndarray,
+    accuracy: np.ndarray | None,
+    rng: np.random.Generator,
+) -> tuple[ProbeHeadline | None, str | None]:
+    idx = [layers.index(x) for x in headline_layers]
+    ridge_acc = float(ridge_correct[:, idx].mean())
+    p = None
+    if accuracy is not None:  # the null of the ridge accuracy averaged over the headline layers
+        over = accuracy[idx].mean(axis=0)
+        p = float((1 + (over[1:] >= over[0]).sum()) / len(over))
+    if not config.logistic:
+        return None, "logistic regression not run (disabled)"
+    if len(data.classes) > config.headline_max_classes:
+        return None, (
+            f"{len(data.classes)} classes: logistic regression would take ~{len(data.classes) // 80 + 1} s per fold and layer; "
+            "the ridge accuracy stands instead"
+        )
+    train, test_fold = assign_folds(data, config.folds, config.seed)
+    correct = np.stack([_logistic_correct(states[i], y, train, test_fold, config.C) for i in idx], axis=1)
+    boot = group_bootstrap(correct, data.unit if accuracy is not None else data.fold_group, config.bootstrap, rng)
+    low, high = np.percentile(boot.mean(axis=1), [2.5, 97.5])
+    return (
+        ProbeHeadline(
+            layers=headline_layers,
+            accuracy=round(float(correct.mean()), 5),
+            ci_low=round(float(low), 5),
+            ci_high=round(float(high), 5),
+            ridge_accuracy=round(ridge_acc, 5),
+            p_ridge=None if p is None else round(p, 5),
+        ),
+        None,
+    )

@@ -9,6 +9,7 @@ adds one partial and one entry. Numbers and labels read as ``trainer.formatting`
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -19,7 +20,7 @@ from schemas.analysis import (
     ClusterValidation,
     ConceptQuality,
     DownProjectionSource,
-    FarConcept,
+    NullTest,
     ProbeLayer,
     ProbeResult,
     QualityReport,
@@ -34,6 +35,7 @@ from schemas.analysis import (
 )
 from trainer import formatting
 from trainer.rundata import RunData
+from trainer.triage import adjusted_p, confound_lines, far_detail, probe_lines
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -58,7 +60,9 @@ def environment() -> Any:
         percent=formatting.percent,
         dash=formatting.text_or_dash,
         span=formatting.layer_span,
-        html_label=lambda label: Markup(f'<span class="{escape(label)}">{escape(label)}</span>'),
+        html_label=lambda label: Markup(f'<span class="{escape(label).replace(" ", "-")}">{escape(label)}</span>'),
+        adjusted_p=adjusted_p,
+        bold=lambda line: Markup(re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", str(escape(line)))),
         pvalue=formatting.p_value,
         token=lambda token: repr(token)[1:-1],  # quotes off; white space and control characters visible
     )
@@ -118,12 +122,14 @@ class ClustersContext:
     thresholds: ValidationThresholds
     rows: list[ClusterRow]
     weak: list[WeakCluster]
-    far: list[FarConcept]
+    unjudged: list[WeakCluster]
+    far: list[str]  # plain-language lines with their evidence
 
 
 @dataclass(frozen=True)
 class TextsContext:
     texts: list[TextToRewrite]
+    one_text: int
 
 
 @dataclass(frozen=True)
@@ -164,9 +170,15 @@ class ProbesContext:
 @dataclass(frozen=True)
 class QualityFlagsContext:
     thresholds: QualityThresholds
-    chance_r2: float
+    redundancy_null: NullTest | None
     down_projection: DownProjectionSource
     flagged: list[tuple[str, ConceptQuality]]
+
+
+@dataclass(frozen=True)
+class ConfoundsContext:
+    probe_lines: list[str]
+    confound_lines: list[str]
 
 
 def header(r: ReportInputs) -> Section:
@@ -187,12 +199,22 @@ def header(r: ReportInputs) -> Section:
 def clusters(r: ReportInputs) -> Section:
     return Section(
         "clusters.html.j2",
-        ClustersContext(r.validation.thresholds, cluster_rows(r.validation.clusters), r.triage.weak_clusters, r.triage.far_concepts),
+        ClustersContext(
+            r.validation.thresholds,
+            cluster_rows(r.validation.clusters),
+            r.triage.weak_clusters,
+            r.triage.unjudged_clusters,
+            [far_detail(f) for f in r.triage.far_concepts],
+        ),
     )
 
 
 def texts(r: ReportInputs) -> Section:
-    return Section("texts.html.j2", TextsContext(r.triage.texts))
+    return Section("texts.html.j2", TextsContext(r.triage.texts, len(r.triage.one_text_concepts)))
+
+
+def confounds(r: ReportInputs) -> Section:
+    return Section("confounds.html.j2", ConfoundsContext(probe_lines(r.validation), confound_lines(r.validation)))
 
 
 def pictures(r: ReportInputs) -> Section:
@@ -227,7 +249,7 @@ def quality_flags(r: ReportInputs) -> Section:
         for name, c in q.concepts.items()
         if c.shape == "fragmented" or (c.redundancy and c.redundancy.redundant) or (c.single_neuron and c.single_neuron.one_neuron)
     ]
-    return Section("quality_flags.html.j2", QualityFlagsContext(q.thresholds, q.redundancy_chance_r2, q.down_projection, flagged))
+    return Section("quality_flags.html.j2", QualityFlagsContext(q.thresholds, q.redundancy_null, q.down_projection, flagged))
 
 
 @dataclass(frozen=True)
@@ -268,7 +290,6 @@ def steering(r: ReportInputs) -> Section | None:
 
     report = RunFolder.read_report(r.run.root, STEERING, SteeringReport)
     return None if report is None else Section("steering.html.j2", SteeringContext(report, _picture(r, STEERING_PNG)))
-
 
 
 @dataclass(frozen=True)
@@ -330,7 +351,7 @@ def stability(r: ReportInputs) -> Section | None:
 
 # The sections of report.html, in order.
 SECTIONS: list[Callable[[ReportInputs], Section | None]] = [
-    header, clusters, texts, pictures, probes, quality_flags, lens, affect, structure, pairs, stability, evaluation, steering
+    header, clusters, confounds, texts, pictures, probes, quality_flags, lens, affect, structure, pairs, stability, evaluation, steering
 ]
 
 
@@ -352,4 +373,11 @@ def render_html(
 
 def render_markdown(triage: TriageReport, validation: ValidationReport) -> str:
     clusters = [row for row in cluster_rows(validation.clusters) if row.deep is not None]
-    return environment().get_template("triage.md.j2").render(triage=triage, thresholds=validation.thresholds, clusters=clusters)
+    return environment().get_template("triage.md.j2").render(
+        triage=triage,
+        thresholds=validation.thresholds,
+        clusters=clusters,
+        probe_lines=probe_lines(validation),
+        confound_lines=confound_lines(validation),
+        far_lines=[far_detail(f) for f in triage.far_concepts],
+    )

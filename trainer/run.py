@@ -36,6 +36,7 @@ from toolkit.config import Config
 from toolkit.corpus import Corpus
 from toolkit.errors import AmygdalaError
 from toolkit.lint.textutil import count_words
+from toolkit.stats import narrator_person, pronoun_counts
 from trainer.activations import ArraySink, extract
 from trainer.cache import cache_root, text_key
 from trainer.distributed import Ranks, from_environment, process_group, rank_device
@@ -81,6 +82,7 @@ def training_rows(corpus: Corpus) -> tuple[list[TextRecord], list[str], list[Ski
                     scenario=text.scenario,
                     sha256=text.sha256,
                     words=count_words(body),
+                    narrator=narrator_person(pronoun_counts(body)),
                 )
             )
             inputs.append(body)

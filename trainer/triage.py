@@ -1,14 +1,19 @@
-"""Triage: weak clusters, the concepts farthest from their cluster, and the texts to rewrite.
+"""Triage: weak clusters, the concepts farthest from their cluster, and the texts to rewrite, each
+with its evidence.
 
 Everything is judged on the deep third of the run's layers, where abstract features live.
-- weak cluster: its deep-third label is not cohesive (undetermined clusters are listed last).
-- far concepts: in each weak cluster, the concepts with the lowest mean cosine to their cluster-mates,
-  with the other cluster they sit closest to.
-- texts to rewrite, each with every reason that applies, lowest alignment first:
-  far-from-cluster (the texts of a far concept: they carry it toward another cluster), low-alignment (deep-third alignment below the lowest-decile cut, or negative, among texts of concepts
-  with at least two positives: a lone positive defines its own direction), the lowest-aligned
-  text of a fragmented concept, near-duplicates (cosine of centered pooled states, or lint DU001), and
-  lint errors and warnings from lint.json.
+- weak cluster: a judged cluster (at least validation's minimum of concepts) whose deep-third
+  cohesion is not above its size-matched null (scattered, or anti-clustered: below it). Smaller
+  clusters are "too small to judge" and never called weak or cohesive.
+- far concepts: in each weak cluster, the concepts with the lowest mean cosine to their
+  cluster-mates, each against a random set of as many concepts (exact finite-population z), with the
+  other cluster they sit closest to (against a random set of that cluster's size, Bonferroni over
+  clusters) and the paired scenarios they share with it (a confound, named).
+- texts to rewrite, each with every reason that applies, lowest out-of-sample alignment first:
+  far-from-cluster (the texts of a far concept); low-alignment (leave-one-out alignment with its
+  concept's other texts no better than a random text set of that size at alpha, or negative); the
+  lowest-aligned text of a fragmented concept; near-duplicates (cosine of centered pooled states, or
+  lint DU001); lint errors and warnings from lint.json. Texts of a one-text concept cannot be judged.
 """
 
 from __future__ import annotations
@@ -26,13 +31,18 @@ from schemas.analysis import (
     WeakCluster,
 )
 from schemas.finding import Finding
+from trainer.confounds import shared_scenarios
 from trainer.linalg import gram_matrices, unit
+from trainer.nulls import format_p
 from trainer.rundata import RunData
 
 CONCEPTS_PER_CLUSTER = 3
-LOW_ALIGNMENT_QUANTILE = 0.1
+ALPHA = 0.05
+# A text is a rewrite candidate when its out-of-sample alignment is at or below the median of random
+# text sets of its concept's size (p >= 0.5); one merely not significant at ALPHA is counted, not listed.
+TYPICAL = 0.5
 NEAR_DUPLICATE_COSINE = 0.97
-LABEL_ORDER = {"anti-clustered": 0, "scattered": 1, "undetermined": 2}
+LABEL_ORDER = {"anti-clustered": 0, "scattered": 1}
 
 
 def mate_cosines(gram: np.ndarray, codes: np.ndarray, n_clusters: int) -> np.ndarray:
@@ -46,12 +56,22 @@ def mate_cosines(gram: np.ndarray, codes: np.ndarray, n_clusters: int) -> np.nda
 
 
 def near_duplicates(states: np.ndarray, threshold: float) -> list[tuple[int, int, float]]:
-    """Pairs of texts whose centered pooled states have mean cosine >= threshold over the given layers."""
-    centered = unit(states - states.mean(axis=1, keepdims=True))
-    stacked = centered.transpose(1, 0, 2).reshape(states.shape[1], -1)  # summing over layers = one wide product
-    cos = gram_matrices(stacked) / states.shape[0]
-    i, j = np.nonzero(np.triu(cos >= threshold, k=1))
-    return [(int(a), int(b), float(cos[a, b])) for a, b in zip(i, j)]
+    """Pairs of texts whose centered pooled states have mean cosine >= threshold over the given layers.
+
+    Exact and cheaper than comparing every pair on every layer: a mean over L layers of cosines (each
+    at most 1) reaches the threshold only if every single layer's cosine reaches 1 - L (1 - threshold),
+    so one layer's Gram matrix finds the candidates and only they are compared on all layers.
+    """
+    directions = unit(states - states.mean(axis=1, keepdims=True)).astype(np.float32)
+    L = states.shape[0]
+    floor = 1.0 - L * (1.0 - threshold)
+    first = directions[L // 2] @ directions[L // 2].T
+    i, j = np.nonzero(np.triu(first >= floor - 1e-5, k=1))
+    if len(i) == 0:
+        return []
+    cos = np.einsum("lph,lph->p", directions[:, i], directions[:, j], dtype=np.float64) / L
+    keep = cos >= threshold
+    return [(int(a), int(b), float(c)) for a, b, c in zip(i[keep], j[keep], cos[keep])]
 
 
 def _finding_rel(finding: Finding, rels: list[str], known: set[str]) -> str | None:
@@ -63,43 +83,59 @@ def _finding_rel(finding: Finding, rels: list[str], known: set[str]) -> str | No
     return next((rel for rel in rels if path == rel or path.endswith("/" + rel)), None)
 
 
+def random_set_z(row: np.ndarray, exclude: int, members: np.ndarray) -> float | None:
+    """z of the mean of ``row[members]`` against the mean of a random set of as many entries of ``row``
+    (``exclude`` left out), from the exact moments of sampling without replacement."""
+    pool = np.delete(row, exclude)
+    N, m = len(pool), len(members)
+    if m == 0 or m >= N:
+        return None
+    var = pool.var() / m * (N - m) / (N - 1)
+    return float((row[members].mean() - pool.mean()) / np.sqrt(var)) if var > 0 else None
+
+
+def describe_cluster_test(label: str, test, n: int) -> str:
+    """Plain-language reason with the evidence: value, size-matched null, z, p."""
+    where = {"scattered": "cannot be told from", "anti-clustered": "is below"}.get(label, "is above")
+    p = adjusted_p(test) if test.p_adjusted is not None else format_p(test.p, test.permutations)
+    return (
+        f"deep-third cohesion {test.value:+.3f} {where} random sets of {n} concepts "
+        f"(null mean {test.null_mean:+.3f}, 95% {test.null_low:+.3f} to {test.null_high:+.3f}; z {test.z:+.1f}, {p} Holm-adjusted, "
+        f"{test.permutations} permutations)"
+    )
+
+
 def compute_triage(run: RunData, quality: QualityReport, validation: ValidationReport) -> TriageReport:
+    from scipy.stats import norm
+
     deep = validation.thirds["deep"]
     deep_idx = [run.layers.index(x) for x in deep]
 
-    weak, cohesive = [], []
+    weak, cohesive, unjudged = [], [], []
     for name, cluster in validation.clusters.items():
         summary = cluster.thirds.get("deep")
         if summary is None:
             continue
+        n = len(cluster.concepts)
         if summary.label == "cohesive":
             cohesive.append(name)
             continue
-        if summary.label == "undetermined":
-            reason = cluster.reason or "undetermined"
-        elif summary.label == "anti-clustered":
-            reason = (
-                f"its concepts are closer to other clusters than to each other "
-                f"(cohesion {summary.cohesion:+.3f}, silhouette {summary.silhouette:+.3f})"
-            )
-        else:
-            reason = (
-                f"cohesion {summary.cohesion:+.3f} / silhouette {summary.silhouette:+.3f} miss the cohesive bar "
-                f"(> {validation.thresholds.cohesive_cohesion} and > {validation.thresholds.cohesive_silhouette})"
-            )
-        weak.append(
-            WeakCluster(cluster=name, label=summary.label, cohesion=summary.cohesion, silhouette=summary.silhouette, reason=reason)
-        )
-    weak.sort(key=lambda w: (LABEL_ORDER[w.label], w.cohesion if w.cohesion is not None else 0.0))
+        item = dict(cluster=name, label=summary.label, n_concepts=n, cohesion=summary.cohesion, silhouette=summary.silhouette,
+                    test=summary.cohesion_test)
+        if summary.label in ("too small to judge", "undetermined"):
+            unjudged.append(WeakCluster(**item, reason=cluster.reason or summary.label))
+        elif summary.cohesion_test is not None:
+            weak.append(WeakCluster(**item, reason=describe_cluster_test(summary.label, summary.cohesion_test, n)))
+    weak.sort(key=lambda w: (LABEL_ORDER[w.label], w.test.z if w.test else 0.0))
 
     cluster_names = list(validation.clusters)
     codes = np.array([cluster_names.index(c) for c in run.clusters])
     gram = gram_matrices(run.vectors[deep_idx]).mean(axis=0)
     to_cluster = mate_cosines(gram, codes, len(cluster_names))
+    shared = shared_scenarios([t.kind for t in run.texts], [t.scenario for t in run.texts], run.text_concept_index, len(run.concepts))
+    n_others = sum(1 for k in range(len(cluster_names)) if (codes == k).any()) - 1
     far: list[FarConcept] = []
     for w in weak:
-        if w.label == "undetermined":
-            continue
         k = cluster_names.index(w.cluster)
         members = np.flatnonzero(codes == k)
         for ci in sorted(members, key=lambda c: to_cluster[c, k])[:CONCEPTS_PER_CLUSTER]:
@@ -107,71 +143,98 @@ def compute_triage(run: RunData, quality: QualityReport, validation: ValidationR
             others[k] = -np.inf
             others[np.isnan(others)] = -np.inf
             best = int(np.argmax(others))
-            has_other = np.isfinite(others[best])
+            has_other = bool(np.isfinite(others[best]))
+            closest_members = np.flatnonzero(codes == best)
+            closest_z = random_set_z(gram[ci], ci, np.where(closest_members > ci, closest_members - 1, closest_members)) if has_other else None
+            mates = members[members != ci]
+            mate_z = random_set_z(gram[ci], ci, np.where(mates > ci, mates - 1, mates))
             far.append(
                 FarConcept(
                     concept=run.concepts[ci],
                     cluster=w.cluster,
                     mate_cosine=round(float(to_cluster[ci, k]), 5),
+                    mate_z=None if mate_z is None else round(mate_z, 3),
                     closest_cluster=cluster_names[best] if has_other else None,
                     closest_cosine=round(float(others[best]), 5) if has_other else None,
+                    closest_z=None if closest_z is None else round(closest_z, 3),
+                    closest_p=None if closest_z is None else round(float(min(1.0, norm.sf(closest_z) * max(n_others, 1))), 5),
+                    shared_scenarios=sorted({s for j in closest_members for s in shared[ci][j]}) if has_other else [],
                 )
             )
 
     texts = _texts_to_rewrite(run, quality, deep_idx, far, {w.cluster for w in weak})
     return TriageReport(
-        settings=TriageSettings(
-            deep_layers=deep,
-            concepts_per_cluster=CONCEPTS_PER_CLUSTER,
-            low_alignment_quantile=LOW_ALIGNMENT_QUANTILE,
-            near_duplicate_cosine=NEAR_DUPLICATE_COSINE,
-        ),
+        settings=TriageSettings(deep_layers=deep, concepts_per_cluster=CONCEPTS_PER_CLUSTER, alpha=ALPHA, near_duplicate_cosine=NEAR_DUPLICATE_COSINE),
         weak_clusters=weak,
         cohesive_clusters=cohesive,
+        unjudged_clusters=unjudged,
         far_concepts=far,
+        one_text_concepts=[name for name, c in quality.concepts.items() if c.n_positives == 1],
+        unconvincing_texts=sum(
+            1 for c in quality.concepts.values() for t in c.alignment if t.loo_p is not None and ALPHA <= t.loo_p < TYPICAL and t.loo >= 0
+        ),
         texts=texts,
     )
+
+
+def far_detail(concept: FarConcept) -> str:
+    mate = f"mean cosine {concept.mate_cosine:+.3f} to its cluster-mates" + ("" if concept.mate_z is None else f" (z {concept.mate_z:+.1f} against random concepts)")
+    if not concept.closest_cluster:
+        return f"{concept.concept} sits far from {concept.cluster}: {mate}"
+    closer = f"closest to {concept.closest_cluster} ({concept.closest_cosine:+.3f}"
+    if concept.closest_z is not None:
+        closer += f", z {concept.closest_z:+.1f}, p {concept.closest_p:.3g} after choosing among clusters"
+    closer += ")"
+    if concept.shared_scenarios:
+        closer += f", but they share scenario {', '.join(concept.shared_scenarios[:3])}: that closeness may be the scenario's"
+    return f"{concept.concept} sits far from {concept.cluster}: {mate}; {closer}"
 
 
 def _texts_to_rewrite(
     run: RunData, quality: QualityReport, deep_idx: list[int], far: list[FarConcept], weak: set[str]
 ) -> list[TextToRewrite]:
-    alignment: dict[str, float] = {}
-    judged: dict[str, float] = {}  # a lone positive defines its own direction: its alignment says nothing
+    loo: dict[str, tuple[float, float, float | None]] = {}
     for concept in quality.concepts.values():
         for text in concept.alignment:
-            alignment[text.rel] = text.deep
-            if concept.n_positives >= 2:
-                judged[text.rel] = text.deep
+            if text.loo is not None and text.loo_p is not None:
+                loo[text.rel] = (text.loo, text.loo_p, text.loo_null_95)
     reasons: dict[str, list[TextReason]] = {}
 
     def add(rel: str, reason: TextReason) -> None:
         reasons.setdefault(rel, []).append(reason)
 
     for concept in far:
-        where = f"closer to {concept.closest_cluster} ({concept.closest_cosine:+.3f})" if concept.closest_cluster else "no closer cluster"
-        detail = f"{concept.concept} sits far from {concept.cluster} (mean cosine {concept.mate_cosine:+.3f}; {where})"
+        detail = far_detail(concept)
         for text in run.texts:
             if text.concept == concept.concept:
                 add(text.rel, TextReason(kind="far-from-cluster", detail=detail, value=concept.mate_cosine))
 
-    if judged:
-        cut = float(np.quantile(list(judged.values()), LOW_ALIGNMENT_QUANTILE))
-        for rel, value in judged.items():
-            if value < 0:
-                add(rel, TextReason(kind="low-alignment", detail="points away from its concept's direction", value=value))
-            elif value <= cut:
-                add(rel, TextReason(kind="low-alignment", detail=f"in the lowest {LOW_ALIGNMENT_QUANTILE:.0%} of the corpus (cut {cut:.3f})", value=value))
+    for rel, (value, p, null_95) in loo.items():
+        if value < 0:
+            add(rel, TextReason(kind="low-alignment", detail=f"points away from its concept's other texts (leave-one-out cosine {value:+.3f})", value=value))
+        elif p >= TYPICAL:
+            add(
+                rel,
+                TextReason(
+                    kind="low-alignment",
+                    detail=f"aligns with its concept's other texts no better than a typical random text set (leave-one-out {value:+.3f}, random sets' 95th percentile {null_95:+.3f}, p = {p:.3g})",
+                    value=value,
+                ),
+            )
 
     for name, concept in quality.concepts.items():
-        if concept.shape == "fragmented" and concept.lowest_aligned:
+        if concept.shape == "fragmented" and concept.lowest_aligned and concept.first_pc_test:
             worst = concept.lowest_aligned[0]
+            t = concept.first_pc_test
             add(
                 worst.rel,
                 TextReason(
                     kind="fragmented-concept",
-                    detail=f"{name}'s positives pull apart (first PC {concept.first_pc_deep:.2f} of their variance); this one aligns least",
-                    value=concept.first_pc_deep,
+                    detail=(
+                        f"{name}'s {concept.n_positives} texts pull apart: first PC {t.value:.2f} of their variance, no more than random "
+                        f"texts (null mean {t.null_mean:.2f}, p = {t.p:.3g}); this one aligns least"
+                    ),
+                    value=t.value,
                 ),
             )
 
@@ -193,10 +256,110 @@ def _texts_to_rewrite(
     for rel, why in reasons.items():
         concept = concept_of.get(rel)
         cluster = run.manifest.concepts[concept].cluster if concept in run.manifest.concepts else None
+        value = loo.get(rel)
         out.append(
             TextToRewrite(
-                rel=rel, concept=concept, cluster=cluster, alignment=alignment.get(rel), in_weak_cluster=cluster in weak, reasons=why
+                rel=rel,
+                concept=concept,
+                cluster=cluster,
+                alignment=None if value is None else value[0],
+                alignment_p=None if value is None else value[1],
+                in_weak_cluster=cluster in weak,
+                reasons=why,
             )
         )
     out.sort(key=lambda t: (t.alignment is None, t.alignment if t.alignment is not None else 0.0, t.rel))
     return out
+
+
+def adjusted_p(test) -> str:
+    """The Holm-adjusted p; "≤" when the raw p sits at the permutation floor (the adjusted value is then a bound)."""
+    floor = 2.0 / (test.permutations + 1)  # two-sided
+    return f"p ≤ {test.p_adjusted:.3g}" if test.p <= floor + 1e-9 else f"p = {test.p_adjusted:.3g}"
+
+
+def probe_lines(validation: ValidationReport) -> list[str]:
+    lines = []
+    probe = validation.cluster_probe
+    if probe is None:
+        return [f"Cluster probe: {validation.cluster_probe_reason or 'not run'}."]
+    s = probe.settings
+    h = probe.headline
+    head = next(x for x in probe.layers if x.layer == s.headline_layers[0])
+    if h is not None:
+        lines.append(
+            f"Cluster probe (pre-declared layer{'s' if len(h.layers) > 1 else ''} {', '.join(map(str, h.layers))}): logistic regression "
+            f"{h.accuracy:.1%} (95% CI {h.ci_low:.1%}–{h.ci_high:.1%}, bootstrap over concepts), ridge classifier {h.ridge_accuracy:.1%}"
+            f"{'' if head.cv_seed_sd is None else f' (±{head.cv_seed_sd:.1%} over {s.cv_seeds} fold seeds)'}; "
+            f"chance {head.chance:.1%}, permutation null {head.null_mean:.1%} (95th percentile {head.null_95:.1%}); "
+            f"{format_p(h.p_ridge, s.permutations) if h.p_ridge is not None else 'no permutation test'}; "
+            f"{probe.n_texts} texts of {probe.n_units} concepts in {probe.n_classes} clusters, {s.folds} folds by concept."
+        )
+    else:
+        lines.append(f"Cluster probe headline: {probe.headline_reason}.")
+    best = next(x for x in probe.layers if x.layer == probe.best_layer)
+    lines.append(
+        f"Best layer (exploratory, chosen after the fact): {best.layer}, ridge {best.accuracy:.1%} "
+        f"(CI {best.ci_low:.1%}–{best.ci_high:.1%}), "
+        f"{format_p(best.p_family, s.permutations) if best.p_family is not None else 'no test'} corrected for choosing among {len(probe.layers)} layers."
+    )
+    concept = validation.concept_probe
+    if concept is None:
+        lines.append(f"Concept probe: {validation.concept_probe_reason or 'not run'}.")
+    else:
+        c = next(x for x in concept.layers if x.layer == concept.settings.headline_layers[0])
+        h = concept.headline
+        lr = f"logistic regression {h.accuracy:.1%} (CI {h.ci_low:.1%}–{h.ci_high:.1%}), " if h else ""
+        lines.append(
+            f"Concept probe (layer {c.layer}): {lr}ridge {c.accuracy:.1%} (CI {c.ci_low:.1%}–{c.ci_high:.1%}), chance {c.chance:.1%}; "
+            f"{concept.n_texts} texts, {concept.n_classes} concepts, folds keep each paired scenario together."
+        )
+    return lines
+
+
+def confound_lines(validation: ValidationReport) -> list[str]:
+    lines = []
+    for g in validation.geometry_by_source:
+        judged = {k: v for k, v in g.clusters.items() if v is not None}
+        if g.reason or not judged:
+            lines.append(f"- {g.source} vectors: {g.reason or 'no cluster large enough to judge'}")
+            continue
+        above = [k for k, v in judged.items() if v.p_adjusted is not None and v.p_adjusted < ALPHA and v.side == "above"]
+        lines.append(
+            f"- {g.source} vectors ({g.recipe}; {g.n_concepts} concepts): {len(above)} of {len(judged)} judged clusters cohesive against their null"
+            + (f" ({', '.join(above)})" if above else "")
+        )
+    sc = validation.scenario_confound
+    if sc is not None:
+        cells = (
+            f"pairs sharing a scenario: same cluster {_cell(sc.shared_same_cluster)}, different {_cell(sc.shared_other_cluster)}; "
+            f"not sharing: same cluster {_cell(sc.unshared_same_cluster)}, different {_cell(sc.unshared_other_cluster)}"
+        )
+        if sc.effect is not None:
+            verdict = "**confounded**" if sc.confounded else "not detected"
+            cells += (
+                f". Sharing a scenario adds {sc.effect.value:+.3f} to different-cluster pairs' cosine (null {sc.effect.null_mean:+.3f}, "
+                f"z {sc.effect.z:+.1f}, {format_p(sc.effect.p, sc.effect.permutations)}): {verdict}"
+            )
+        else:
+            cells += f" ({sc.reason})"
+        lines.append(f"- scenario confound (mean deep-third cosine): {cells}.")
+        for pair in sc.top_pairs[:3]:
+            lines.append(f"  - {pair.a} and {pair.b} ({pair.cosine:+.3f}) share scenario {', '.join(pair.scenarios)}")
+    nc = validation.narrator_confound
+    if nc is not None:
+        if nc.decodable is None:
+            lines.append(f"- narrator person: {nc.reason}")
+        else:
+            d = nc.decodable
+            verdict = "**leaks into the vectors**" if nc.confounded else "not detected"
+            lines.append(
+                f"- narrator person (texts: {nc.texts_by_person}; concepts by majority: {nc.concepts_by_person}): predicted from the vectors "
+                f"with accuracy {d.value:.1%} against a null of {d.null_mean:.1%} (z {d.z:+.1f}, {format_p(d.p, d.permutations)}): {verdict}; "
+                f"person directions hold {nc.mean_share:.1%} of a vector on average (a random direction: {nc.random_share:.2%})"
+            )
+    return lines
+
+
+def _cell(cell) -> str:
+    return "–" if cell.mean_cosine is None else f"{cell.mean_cosine:+.3f} (n={cell.pairs})"

@@ -1,12 +1,16 @@
-"""Layer-wise validation of the concept geometry: cluster cohesion and silhouette, probes, PC1 valence.
+"""Layer-wise validation of the concept geometry against permutation nulls: cluster cohesion and
+silhouette, grouped probes, PC1 valence, and the confounds (text source, shared scenarios, narrator person).
 
 cohesion(cluster, layer) = mean cosine between distinct concepts of the cluster
                           - mean cosine between its concepts and every other cluster's concepts.
-silhouette(cluster, layer) = mean cosine silhouette (scikit-learn) of the cluster's concepts.
-Labels (thresholds written into validation.json): cohesive when cohesion > 0.05 and silhouette > 0
-(closer to its own cluster than to the others, by a margin); anti-clustered when cohesion < 0 (its
-concepts are closer to other clusters than to each other); scattered otherwise; undetermined for a
-cluster with fewer than two concepts in the run (no within-cluster pair to measure).
+silhouette(cluster, layer) = mean cosine silhouette (scikit-learn's definition) of the cluster's concepts.
+
+Labels come from a size-matched null: cluster labels permuted across concepts (every cluster keeps
+its size), the cohesion of the permuted "cluster" with that size is its null. Per third (and per
+layer), a two-sided permutation p, Holm-adjusted across the judged clusters: cohesive when above its
+null at ``alpha``, anti-clustered when below, scattered otherwise. A cluster with fewer than
+``MIN_CLUSTER_CONCEPTS`` concepts is "too small to judge" (its numbers are still reported); the only
+cluster of a run, or one with fewer than two concepts, is undetermined.
 """
 
 from __future__ import annotations
@@ -15,67 +19,74 @@ from collections import Counter
 
 import numpy as np
 
-from schemas.analysis import ClusterValidation, ThirdSummary, ValenceLayer, ValidationReport, ValidationThresholds
-from trainer.linalg import gram_matrices, thirds
-from trainer.probes import ProbeConfig, probe
+from schemas.analysis import ClusterValidation, SourceGeometry, ThirdSummary, ValenceLayer, ValidationReport, ValidationThresholds
+from trainer.confounds import narrator_confound, scenario_confound, shared_scenarios, source_vectors
+from trainer.linalg import default_report_layer, gram_matrices, thirds
+from trainer.nulls import cluster_statistics, compare, holm, label_permutations, null_test
+from trainer.probes import ProbeConfig, ProbeData, probe
 from trainer.rundata import RunData
 
-THRESHOLDS = ValidationThresholds(
-    cohesive_cohesion=0.05, cohesive_silhouette=0.0, anti_clustered_cohesion=0.0, valence_separation_auc=0.8
-)
+ALPHA = 0.05
+MIN_CLUSTER_CONCEPTS = 4
+PERMUTATIONS = 999
+THRESHOLDS = ValidationThresholds(alpha=ALPHA, min_cluster_concepts=MIN_CLUSTER_CONCEPTS, permutations=PERMUTATIONS, valence_separation_auc=0.8)
 CONCEPT_PROBE_MIN_TEXTS = 5
 
 
-def label(cohesion: float, silhouette: float, thresholds: ValidationThresholds = THRESHOLDS) -> str:
-    if cohesion > thresholds.cohesive_cohesion and silhouette > thresholds.cohesive_silhouette:
-        return "cohesive"
-    if cohesion < thresholds.anti_clustered_cohesion:
-        return "anti-clustered"
+def label_from_null(side: str, p_adjusted: float, alpha: float = ALPHA) -> str:
+    if p_adjusted < alpha:
+        return "cohesive" if side == "above" else "anti-clustered"
     return "scattered"
 
 
-def cluster_cohesion(gram: np.ndarray, membership: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """gram [L, C, C] cosines, membership [C, K] one-hot -> (within [L, K], between [L, K]); NaN where undefined."""
-    sizes = membership.sum(axis=0)
-    n = membership.shape[0]
-    block = membership.T @ gram @ membership  # [L, K, K] sums of cosines between clusters
-    self_sum = np.diagonal(gram, axis1=1, axis2=2) @ membership  # [L, K]
-    same = np.diagonal(block, axis1=1, axis2=2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        within = (same - self_sum) / (sizes * (sizes - 1))
-        between = (block.sum(axis=2) - same) / (sizes * (n - sizes))
-    return within, between
+def two_sided(observed: np.ndarray, null: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """-> z, two-sided p, side ("above"/"below" as bool above), p_above, p_below."""
+    z, p_above, p_below, mean = compare(observed, null)
+    p = np.minimum(1.0, 2 * np.minimum(p_above, p_below))
+    return z, p, observed >= mean, p_above, p_below
 
 
-def cluster_silhouette(gram: np.ndarray, codes: np.ndarray, n_clusters: int) -> np.ndarray:
-    """Mean cosine silhouette per cluster and layer: [L, K] (scikit-learn's silhouette_samples on 1 - cosine)."""
-    from sklearn.metrics import silhouette_samples
-
-    out = np.full((gram.shape[0], n_clusters), np.nan)
-    counts = np.bincount(codes, minlength=n_clusters)
-    for li in range(gram.shape[0]):
-        distance = np.clip(1.0 - gram[li], 0.0, None)
-        np.fill_diagonal(distance, 0.0)
-        per_concept = silhouette_samples(distance, codes, metric="precomputed")
-        out[li] = np.bincount(codes, weights=per_concept, minlength=n_clusters) / np.maximum(counts, 1)
-    return out
+def cluster_tests(cohesion: np.ndarray, judged: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """cohesion [K, 1+P] (observed first) -> z [K], Holm-adjusted two-sided p [K] (NaN if not judged), above [K]."""
+    z, p, above, _, _ = two_sided(cohesion[:, 0], cohesion[:, 1:])
+    adjusted = np.full(len(p), np.nan)
+    if judged.any():
+        adjusted[judged] = holm(p[judged])
+    return z, adjusted, above
 
 
-def valence_separation(vectors: np.ndarray, valences: list[str], layers: list[int]) -> list[ValenceLayer]:
-    """Does the first principal component of the concept directions split positive from negative concepts?"""
-    pos = np.array([v == "positive" for v in valences])
-    neg = np.array([v == "negative" for v in valences])
+def cluster_geometry(gram: np.ndarray, codes: np.ndarray, n_clusters: int, permutations: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """gram [L, C, C] -> cohesion and silhouette [L, K, 1+P], the observed labelling first, then size-keeping permutations."""
+    labelings = label_permutations(codes, permutations, rng)
+    return cluster_statistics(gram, labelings, n_clusters)
+
+
+def valence_separation(vectors: np.ndarray, valences: list[str], layers: list[int], permutations: int = PERMUTATIONS, seed: int = 0) -> list[ValenceLayer]:
+    """Does the first principal component of the concept directions split positive from negative concepts?
+    Null: the valence labels permuted across the concepts."""
+    rng = np.random.default_rng(seed)
+    valence = np.array(valences)
+    keep = np.isin(valence, ["positive", "negative"])
     centered = vectors - vectors.mean(axis=1, keepdims=True)
     gram = gram_matrices(centered)
     eig, vecs = np.linalg.eigh(gram)
+    labels = valence[keep] == "positive"
+    perms = np.stack([labels] + [rng.permutation(labels) for _ in range(permutations)])  # [1+P, m]
     out = []
     for li, layer in enumerate(layers):
         scores = vecs[li, :, -1] * np.sqrt(max(eig[li, -1], 0.0))
         scores = scores * np.sign(scores[np.argmax(np.abs(scores))])  # deterministic sign: largest |score| positive
-        p, q = scores[pos], scores[neg]
-        auc = float((p[:, None] > q[None, :]).mean() + 0.5 * (p[:, None] == q[None, :]).mean())
+        kept = scores[keep]
+        ranks = _ranks(kept)
+        n_pos = labels.sum()
+        n_neg = len(labels) - n_pos
+        auc_all = ((perms * ranks).sum(axis=1) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)  # Mann-Whitney
+        separation_all = np.maximum(auc_all, 1 - auc_all)
+        auc = float(auc_all[0])
+        p = float((1 + (separation_all[1:] >= separation_all[0] - 1e-12).sum()) / (1 + permutations))
+        pos, neg = kept[labels], kept[~labels]
         spread = float(scores.std())
-        effect = abs(float(p.mean() - q.mean())) / spread if spread > 0 else 0.0
+        effect = abs(float(pos.mean() - neg.mean())) / spread if spread > 0 else 0.0
         separation = max(auc, 1.0 - auc)
         out.append(
             ValenceLayer(
@@ -85,118 +96,246 @@ def valence_separation(vectors: np.ndarray, valences: list[str], layers: list[in
                 positive_side="+" if auc >= 0.5 else "-",
                 effect=round(effect, 5),
                 pc1_variance_ratio=round(float(eig[li, -1] / max(eig[li].clip(0).sum(), 1e-30)), 5),
-                separates=separation >= THRESHOLDS.valence_separation_auc,
+                p_value=round(p, 5),
+                separates=separation >= THRESHOLDS.valence_separation_auc and p < ALPHA,
             )
         )
     return out
 
 
-def _summary(layer_idx: list[int], layers: list[int], cohesion: np.ndarray, silhouette: np.ndarray, labels: list[str]) -> ThirdSummary | None:
-    if not layer_idx:
-        return None
-    coh, sil = float(cohesion[layer_idx].mean()), float(silhouette[layer_idx].mean())
-    return ThirdSummary(
-        layers=[layers[i] for i in layer_idx],
-        cohesion=round(coh, 5),
-        silhouette=round(sil, 5),
-        label=label(coh, sil),  # type: ignore[arg-type]
-        layer_labels=dict(Counter(labels[i] for i in layer_idx)),
-    )
+def _ranks(x: np.ndarray) -> np.ndarray:
+    from scipy.stats import rankdata
+
+    return rankdata(x)
 
 
-def compute_validation(run: RunData, *, probes: bool = True, probe_config: ProbeConfig = ProbeConfig()) -> ValidationReport:
+def compute_validation(
+    run: RunData,
+    *,
+    probes: bool = True,
+    probe_config: ProbeConfig = ProbeConfig(),
+    permutations: int = PERMUTATIONS,
+    headline_layers: list[int] | None = None,
+    seed: int = 0,
+) -> ValidationReport:
+    rng = np.random.default_rng(seed)
     layers = run.layers
     parts = thirds(layers)
     part_idx = {name: [layers.index(x) for x in part] for name, part in parts.items()}
+    deep_idx = part_idx["deep"]
     concept_clusters = run.clusters
     cluster_names = [c for c in run.manifest.clusters if c in set(concept_clusters)]
     codes = np.array([cluster_names.index(c) for c in concept_clusters])
-    membership = np.eye(len(cluster_names))[codes]
+    K = len(cluster_names)
+    sizes = np.bincount(codes, minlength=K)
     gram = gram_matrices(run.vectors)
-    within, between = cluster_cohesion(gram, membership)
-    cohesion = within - between
-    silhouette = (
-        cluster_silhouette(gram, codes, len(cluster_names))
-        if 2 <= len(cluster_names) < len(run.concepts)
-        else np.full_like(cohesion, np.nan)
-    )
+    coh, sil = cluster_geometry(gram, codes, K, permutations, rng)  # [L, K, 1+P]
+    can_test = K >= 2
+    judged = (sizes >= MIN_CLUSTER_CONCEPTS) & can_test
+
+    membership = np.eye(K)[codes]
+    within, between = _within_between(gram, membership)
+
+    layer_z = np.full((len(layers), K), np.nan)
+    layer_p = np.full((len(layers), K), np.nan)
+    layer_above = np.zeros((len(layers), K), bool)
+    null_mean = coh[:, :, 1:].mean(axis=2) if permutations else np.full((len(layers), K), np.nan)
+    if permutations:
+        for li in range(len(layers)):
+            layer_z[li], layer_p[li], layer_above[li] = cluster_tests(coh[li], judged)
+    third_tests = {}
+    for part, idx in part_idx.items():
+        if idx and permutations:
+            mean_coh, mean_sil = coh[idx].mean(axis=0), sil[idx].mean(axis=0)  # [K, 1+P]
+            z, adjusted, above = cluster_tests(mean_coh, judged)
+            third_tests[part] = (mean_coh, mean_sil, z, adjusted, above)
 
     clusters: dict[str, ClusterValidation] = {}
     for k, name in enumerate(cluster_names):
         members = [c for c, cl in zip(run.concepts, concept_clusters) if cl == name]
-        reason = None
-        if len(members) < 2:
-            reason = f"{len(members)} concept in the run: cohesion needs at least two"
-        elif len(cluster_names) < 2:
-            reason = "the only cluster in the run: nothing to compare against"
-        if reason:
+        title = run.manifest.clusters[name].title
+        if sizes[k] < 2 or not can_test:
+            reason = (
+                f"{sizes[k]} concept in the run: cohesion needs at least two"
+                if sizes[k] < 2
+                else "the only cluster in the run: nothing to compare against"
+            )
             clusters[name] = ClusterValidation(
-                title=run.manifest.clusters[name].title,
-                concepts=members,
-                cohesion=None,
-                within=None,
-                between=None,
-                silhouette=None,
-                labels=["undetermined"] * len(layers),
-                reason=reason,
-                thirds={
-                    part: ThirdSummary(
-                        layers=parts[part], cohesion=None, silhouette=None, label="undetermined", layer_labels={"undetermined": len(idx)}
-                    )
-                    if idx
-                    else None
-                    for part, idx in part_idx.items()
-                },
+                title=title, concepts=members, cohesion=None, within=None, between=None, silhouette=None,
+                labels=["undetermined"] * len(layers), reason=reason,
+                thirds={part: ThirdSummary(layers=parts[part], cohesion=None, silhouette=None, label="undetermined",
+                                           layer_labels={"undetermined": len(idx)}) if idx else None
+                        for part, idx in part_idx.items()},
             )
             continue
-        labels = [label(float(c), float(s)) for c, s in zip(cohesion[:, k], silhouette[:, k])]
+        small = not judged[k]
+        if small:
+            labels = ["too small to judge"] * len(layers)
+        elif permutations:
+            labels = [label_from_null("above" if layer_above[li, k] else "below", layer_p[li, k]) for li in range(len(layers))]
+        else:
+            labels = ["undetermined"] * len(layers)
+        thirds_out: dict[str, ThirdSummary | None] = {}
+        for part, idx in part_idx.items():
+            if not idx:
+                thirds_out[part] = None
+                continue
+            c_obs, s_obs = float(coh[idx, k, 0].mean()), float(sil[idx, k, 0].mean())
+            if part in third_tests:
+                mean_coh, mean_sil, z, adjusted, above = third_tests[part]
+                side = "above" if above[k] else "below"
+                p_one = compare(mean_coh[k, :1], mean_coh[k, None, 1:])[1 if side == "above" else 2][0]
+                p_two = min(1.0, 2 * p_one)
+                coh_test = null_test(c_obs, mean_coh[k, 1:], p=p_two, p_adjusted=None if small else adjusted[k], side=side)
+                sil_p = compare(mean_sil[k, :1], mean_sil[k, None, 1:])[1][0]
+                sil_test = null_test(s_obs, mean_sil[k, 1:], p=sil_p)
+                label = "too small to judge" if small else label_from_null(side, adjusted[k])
+            else:
+                coh_test = sil_test = None
+                label = labels[idx[0]]
+            thirds_out[part] = ThirdSummary(
+                layers=parts[part], cohesion=round(c_obs, 5), silhouette=round(s_obs, 5), label=label,  # type: ignore[arg-type]
+                layer_labels=dict(Counter(labels[i] for i in idx)), cohesion_test=coh_test, silhouette_test=sil_test,
+            )
         clusters[name] = ClusterValidation(
-            title=run.manifest.clusters[name].title,
+            title=title,
             concepts=members,
-            cohesion=[round(float(v), 5) for v in cohesion[:, k]],
-            within=[round(float(v), 5) for v in within[:, k]],
-            between=[round(float(v), 5) for v in between[:, k]],
-            silhouette=[round(float(v), 5) for v in silhouette[:, k]],
+            cohesion=_r(coh[:, k, 0]),
+            within=_r(within[:, k]),
+            between=_r(between[:, k]),
+            silhouette=_r(sil[:, k, 0]),
+            cohesion_null_mean=_r(null_mean[:, k]) if permutations else None,
+            cohesion_z=_r(layer_z[:, k]) if permutations else None,
+            cohesion_p=None if small or not permutations else _r(layer_p[:, k]),
             labels=labels,  # type: ignore[arg-type]
-            thirds={part: _summary(idx, layers, cohesion[:, k], silhouette[:, k], labels) for part, idx in part_idx.items()},
+            reason=f"{sizes[k]} concepts: fewer than {MIN_CLUSTER_CONCEPTS}, a random set this small looks cohesive too often" if small else None,
+            thirds=thirds_out,
         )
 
-    report = ValidationReport(
-        layers=layers,
-        thirds=parts,
-        thresholds=THRESHOLDS,
-        clusters=clusters,
-        cluster_probe=None,
-        concept_probe=None,
-        valence=None,
-    )
+    report = ValidationReport(layers=layers, thirds=parts, thresholds=THRESHOLDS.model_copy(update={"permutations": permutations}),
+                              clusters=clusters, cluster_probe=None, concept_probe=None, valence=None)
     if probes:
-        _add_probes(run, report, probe_config)
+        headline = headline_layers or [default_report_layer(layers)]
+        config = ProbeConfig(**{**probe_config.__dict__, "headline_layers": tuple(headline)})
+        _add_probes(run, report, config)
     else:
         report.cluster_probe_reason = report.concept_probe_reason = "probes not run (--no-probes)"
 
     valences = [run.manifest.concepts[c].valence for c in run.concepts]
     n_pos, n_neg = valences.count("positive"), valences.count("negative")
     if n_pos >= 2 and n_neg >= 2:
-        report.valence = valence_separation(run.vectors, valences, layers)
+        report.valence = valence_separation(run.vectors, valences, layers, permutations, seed)
     else:
         report.valence_reason = f"needs at least two positive and two negative concepts (has {n_pos} and {n_neg})"
+    _add_confounds(run, report, gram, codes, cluster_names, deep_idx, permutations, rng)
     return report
 
 
-def _add_probes(run: RunData, report: ValidationReport, config: ProbeConfig) -> None:
-    rows = [i for i, t in enumerate(run.texts) if t.concept in run.manifest.concepts]
-    concepts = [run.texts[i].concept for i in rows]
-    states = run.activations[:, rows]
-    clusters = [run.manifest.concepts[c].cluster for c in concepts]
-    report.cluster_probe, report.cluster_probe_reason = probe(states, clusters, run.layers, "cluster", config)
+def _r(values: np.ndarray) -> list[float]:
+    return [round(float(v), 5) for v in values]
 
+
+def _within_between(gram: np.ndarray, membership: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    sizes = membership.sum(axis=0)
+    n = membership.shape[0]
+    block = membership.T @ gram @ membership
+    self_sum = np.diagonal(gram, axis1=1, axis2=2) @ membership
+    same = np.diagonal(block, axis1=1, axis2=2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (same - self_sum) / (sizes * (sizes - 1)), (block.sum(axis=2) - same) / (sizes * (n - sizes))
+
+
+def _source_geometry(source: str, recipe: str, vectors: np.ndarray, codes: np.ndarray, cluster_names: list[str], permutations: int, rng: np.random.Generator) -> SourceGeometry:
+    present = sorted(set(codes.tolist()))
+    local = np.array([present.index(c) for c in codes])
+    sizes = np.bincount(local, minlength=len(present))
+    out: dict[str, object] = {name: None for name in cluster_names}
+    if len(present) < 2 or permutations == 0:
+        return SourceGeometry(source=source, recipe=recipe, n_concepts=len(codes), clusters=out, reason="fewer than two clusters")  # type: ignore[arg-type]
+    coh, _ = cluster_geometry(gram_matrices(vectors).mean(axis=0, keepdims=True), local, len(present), permutations, rng)
+    judged = sizes >= MIN_CLUSTER_CONCEPTS
+    z, adjusted, above = cluster_tests(coh[0], judged)
+    for k, code in enumerate(present):
+        if judged[k]:
+            side = "above" if above[k] else "below"
+            p_one = compare(coh[0, k, :1], coh[0, k, None, 1:])[1 if above[k] else 2][0]
+            out[cluster_names[code]] = null_test(float(coh[0, k, 0]), coh[0, k, 1:], p=min(1.0, 2 * p_one), p_adjusted=adjusted[k], side=side)
+    return SourceGeometry(source=source, recipe=recipe, n_concepts=len(codes), clusters=out)  # type: ignore[arg-type]
+
+
+def _add_confounds(run: RunData, report: ValidationReport, gram: np.ndarray, codes: np.ndarray, cluster_names: list[str], deep_idx: list[int], permutations: int, rng: np.random.Generator) -> None:
+    deep = [run.layers[i] for i in deep_idx]
+    concept_of_text = run.text_concept_index
+    kinds = [t.kind for t in run.texts]
+    scenarios = [t.scenario for t in run.texts]
+    deep_acts = run.activations[deep_idx]
+    recipes = {
+        "story": "mean of the concept's stories - mean of the other concepts' stories",
+        "paired": "mean over the concept's variants of (variant - its scenario's baseline)",
+        "combined": "the run's vectors",
+    }
+    sources = source_vectors(deep_acts, kinds, concept_of_text, scenarios, len(run.concepts))
+    sources["combined"] = (run.vectors[deep_idx], np.arange(len(run.concepts)))
+    for source in ("story", "paired", "combined"):
+        if source not in sources:
+            report.geometry_by_source.append(
+                SourceGeometry(source=source, recipe=recipes[source], n_concepts=0, clusters={}, reason=f"fewer than two concepts have {source} texts")  # type: ignore[arg-type]
+            )
+            continue
+        vectors, which = sources[source]
+        report.geometry_by_source.append(_source_geometry(source, recipes[source], vectors, codes[which], cluster_names, permutations, rng))
+
+    shared = shared_scenarios(kinds, scenarios, run.text_concept_index, len(run.concepts))
+    deep_gram = gram[deep_idx].mean(axis=0)
+    report.scenario_confound = scenario_confound(deep_gram, shared, codes, run.concepts, deep, permutations, rng, ALPHA)
+    persons = [t.narrator for t in run.texts]
+    report.narrator_confound = narrator_confound(run.vectors[deep_idx], deep_acts, persons, concept_of_text, run.concepts, deep, permutations, rng, ALPHA)
+
+
+def probe_data(run: RunData, level: str) -> tuple[ProbeData | None, np.ndarray, str | None]:
+    """The texts a probe sees, their units and groups; (None, rows, reason) when it cannot run."""
+    rows = np.array([i for i, t in enumerate(run.texts) if t.concept in run.manifest.concepts], dtype=np.int64)
+    concepts: list[str] = [run.texts[i].concept or "" for i in rows]
+    scenario = [run.texts[i].scenario if run.texts[i].kind == "variant" else None for i in rows]
+    if level == "cluster":
+        per_cluster = Counter(run.manifest.concepts[c].cluster for c in set(concepts))
+        kept_clusters = sorted(c for c, n in per_cluster.items() if n >= 2)
+        dropped = sorted(c for c, n in per_cluster.items() if n < 2)
+        if len(kept_clusters) < 2:
+            return None, rows, "fewer than two clusters with at least two concepts (a cluster must appear on both sides of a fold)"
+        keep = [i for i, c in enumerate(concepts) if run.manifest.concepts[c].cluster in kept_clusters]
+        rows = rows[keep]
+        concepts = [concepts[i] for i in keep]
+        scenario = [scenario[i] for i in keep]
+        units = sorted(set(concepts))
+        unit = np.array([units.index(c) for c in concepts])
+        unit_class = np.array([kept_clusters.index(run.manifest.concepts[u].cluster) for u in units])
+        data = ProbeData(unit=unit, unit_class=unit_class, classes=kept_clusters, fold_group=unit.copy(), scenario=scenario, dropped=dropped)
+        return data, rows, None
     counts = Counter(concepts)
     short = sorted((n, c) for c in run.concepts if (n := counts.get(c, 0)) < CONCEPT_PROBE_MIN_TEXTS)
     if short:
         examples = ", ".join(f"{c}: {n}" for n, c in short[:3])
-        report.concept_probe_reason = (
-            f"{len(short)} of {len(run.concepts)} concepts have fewer than {CONCEPT_PROBE_MIN_TEXTS} texts ({examples})"
-        )
-        return
-    report.concept_probe, report.concept_probe_reason = probe(states, concepts, run.layers, "concept", config)
+        return None, rows, f"{len(short)} of {len(run.concepts)} concepts have fewer than {CONCEPT_PROBE_MIN_TEXTS} texts ({examples})"
+    units = sorted(set(concepts))
+    unit = np.array([units.index(c) for c in concepts])
+    groups = [s if s else f"story:{run.texts[r].rel}" for s, r in zip(scenario, rows)]
+    group_names = sorted(set(groups))
+    data = ProbeData(unit=unit, unit_class=np.arange(len(units)), classes=units, fold_group=np.array([group_names.index(g) for g in groups]),
+                     scenario=scenario)
+    return data, rows, None
+
+
+def _add_probes(run: RunData, report: ValidationReport, config: ProbeConfig) -> None:
+    data, rows, reason = probe_data(run, "cluster")
+    if data is None:
+        report.cluster_probe_reason = reason
+    else:
+        report.cluster_probe = probe(run.activations[:, rows], data, run.layers, "cluster", config)
+    data, rows, reason = probe_data(run, "concept")
+    if data is None:
+        report.concept_probe_reason = reason
+    else:
+        # the concept probe has no null to correct over layers: it runs on the pre-declared layers only
+        idx = [run.layers.index(x) for x in config.headline_layers]
+        report.concept_probe = probe(run.activations[idx][:, rows], data, list(config.headline_layers), "concept", config, permute=False)

@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from toolkit.cli._app import command, console
-from trainer.formatting import layer_span, percent, rich_label, signed, text_or_dash, unsigned
+from trainer.formatting import MISSING, layer_span, p_value, rich_label, signed
 
 if TYPE_CHECKING:
     from schemas.analyses import AnalysesReport
@@ -34,45 +35,52 @@ LensLayersOpt = Annotated[
     ),
 ]
 
+def _rich(line: str) -> str:
+    return escape(line).replace("**", "")
+
+
 def render_validation(out: Console, validation: ValidationReport) -> None:
-    from trainer.report import cluster_rows
+    from trainer.triage import adjusted_p, confound_lines, probe_lines
 
     deep = validation.thirds["deep"]
-    table = Table(title=f"Clusters by third (deep: layers {layer_span(deep)})", title_justify="left")
-    for col in ("cluster", "concepts", "early", "middle", "deep", "deep cohesion", "deep silhouette"):
-        table.add_column(col, justify="right" if col in ("concepts", "deep cohesion", "deep silhouette") else "left")
-    for row in cluster_rows(validation.clusters):
+    t = validation.thresholds
+    table = Table(
+        title=f"Clusters by third (deep: layers {layer_span(deep)}); labels against random concept sets of the same size "
+        f"({t.permutations} permutations, Holm across clusters, alpha {t.alpha}; under {t.min_cluster_concepts} concepts: too small to judge)",
+        title_justify="left",
+    )
+    for col in ("cluster", "concepts", "early", "middle", "deep", "deep cohesion", "null mean [95%]", "z", "p (Holm)", "deep silhouette"):
+        table.add_column(col, justify="left" if col in ("cluster", "early", "middle", "deep") else "right")
+    for name, cluster in validation.clusters.items():
+        th = cluster.thirds
+        d = th.get("deep")
+        test = d.cohesion_test if d else None
         table.add_row(
-            row.name,
-            str(row.n_concepts),
-            *(rich_label(third.label if third else None) for third in (row.early, row.middle, row.deep)),
-            signed(row.deep.cohesion if row.deep else None),
-            signed(row.deep.silhouette if row.deep else None),
+            name,
+            str(len(cluster.concepts)),
+            *(rich_label(th[p].label if th.get(p) else None) for p in ("early", "middle", "deep")),
+            signed(d.cohesion if d else None),
+            MISSING if test is None else f"{signed(test.null_mean)} [{signed(test.null_low)}, {signed(test.null_high)}]",
+            MISSING if test is None else signed(test.z, 1),
+            MISSING if test is None or test.p_adjusted is None else adjusted_p(test),
+            signed(d.silhouette if d else None),
         )
     out.print(table)
-    probe = validation.cluster_probe
-    if probe is not None:
-        deep_layers = [p for p in probe.layers if p.layer in deep]
-        best = max(probe.layers, key=lambda p: p.accuracy)
-        mean = sum(p.accuracy for p in deep_layers) / len(deep_layers)
-        out.print(
-            f"cluster probe: {percent(mean)} mean accuracy over the deep third (chance {percent(best.chance)}); best layer {best.layer} "
-            f"{percent(best.accuracy)} [{percent(best.ci_low)}, {percent(best.ci_high)}], permutation p = {unsigned(best.p_value)}"
-        )
-    elif validation.cluster_probe_reason:
-        out.print(f"cluster probe: {validation.cluster_probe_reason}", style="dim")
-    if validation.concept_probe is None and validation.concept_probe_reason:
-        out.print(f"concept probe: {validation.concept_probe_reason}", style="dim")
+    for line in probe_lines(validation):
+        out.print(_rich(line))
     if validation.valence:
         deep_valence = [v for v in validation.valence if v.layer in deep]
         splits = sum(v.separates for v in deep_valence)
         best_v = max(validation.valence, key=lambda v: v.separation)
         out.print(
-            f"PC1 valence: separates positive from negative at {splits}/{len(deep_valence)} deep layers; "
-            f"best layer {best_v.layer} AUC {unsigned(best_v.separation, 2)}, effect {unsigned(best_v.effect, 2)}"
+            f"PC1 valence: separates positive from negative (AUC >= {t.valence_separation_auc} and p < {t.alpha}, valence permuted across "
+            f"concepts) at {splits}/{len(deep_valence)} deep layers; best layer {best_v.layer} (exploratory) AUC {best_v.separation:.2f}, "
+            f"p = {best_v.p_value}"
         )
     elif validation.valence_reason:
         out.print(f"PC1 valence: {validation.valence_reason}", style="dim")
+    for line in confound_lines(validation):
+        out.print(_rich(line))
 
 
 def render_analyses(out: Console, analyses: AnalysesReport | None) -> None:
@@ -118,24 +126,32 @@ def render_analyses(out: Console, analyses: AnalysesReport | None) -> None:
 
 
 def render_triage(out: Console, triage: TriageReport, limit: int = 20) -> None:
+    from trainer.triage import far_detail
+
     if not triage.weak_clusters:
-        out.print("[green]Every cluster is cohesive in the deep third.[/]")
+        out.print("[green]Every judged cluster is cohesive against its size-matched null in the deep third.[/]")
     for w in triage.weak_clusters:
-        out.print(f"weak cluster [bold]{w.cluster}[/] {rich_label(w.label)}: {w.reason}")
-    if triage.far_concepts:
-        table = Table(title="Concepts farthest from their cluster", title_justify="left")
-        for col in ("concept", "cluster", "cosine to mates", "closest other cluster", "cosine"):
-            table.add_column(col, justify="right" if "cosine" in col and "cluster" not in col else "left")
-        for f in triage.far_concepts:
-            table.add_row(f.concept, f.cluster, signed(f.mate_cosine), text_or_dash(f.closest_cluster), signed(f.closest_cosine))
-        out.print(table)
+        out.print(f"weak cluster [bold]{escape(w.cluster)}[/] {rich_label(w.label)}: {escape(w.reason)}")
+    if triage.unjudged_clusters:
+        out.print("not judged: " + "; ".join(escape(f"{w.cluster} ({w.reason})") for w in triage.unjudged_clusters), style="dim")
+    for f in triage.far_concepts:
+        out.print("far concept: " + escape(far_detail(f)))
+    if triage.one_text_concepts:
+        out.print(f"{len(triage.one_text_concepts)} concepts have one text: cannot judge their texts", style="dim")
+    if triage.unconvincing_texts:
+        out.print(
+            f"{triage.unconvincing_texts} more texts beat a typical random text set but not significantly "
+            f"(p between {triage.settings.alpha} and 0.5): not listed",
+            style="dim",
+        )
     if triage.texts:
-        table = Table(title=f"Texts to rewrite ({len(triage.texts)}, lowest alignment first)", title_justify="left")
-        for col in ("#", "text", "concept", "alignment", "reasons"):
-            table.add_column(col, justify="right" if col in ("#", "alignment") else "left", overflow="fold")
+        table = Table(title=f"Texts to rewrite ({len(triage.texts)}, lowest leave-one-out alignment first; p: random text sets of the concept's size)", title_justify="left")
+        for col in ("#", "text", "concept", "alignment (p)", "reasons"):
+            table.add_column(col, justify="right" if col in ("#", "alignment (p)") else "left", overflow="fold")
         for i, t in enumerate(triage.texts[:limit], 1):
             reasons = "\n".join(f"{r.kind}: {r.detail}" for r in t.reasons)
-            table.add_row(str(i), t.rel, t.concept or "baseline", signed(t.alignment), reasons)
+            align = MISSING if t.alignment is None else f"{signed(t.alignment)} ({p_value(t.alignment_p)})"
+            table.add_row(str(i), escape(t.rel), t.concept or "baseline", align, escape(reasons))
         out.print(table)
         if len(triage.texts) > limit:
             out.print(f"... and {len(triage.texts) - limit} more in triage.md", style="dim")
@@ -149,7 +165,7 @@ def render_comparison(out: Console, report: ComparisonReport, limit: int = 15) -
         table.add_column(col, justify="right" if col in ("before", "after", "change") else "left")
     for c in report.clusters:
         label = (
-            f"[bold]{rich_label(c.label_before)} -> {rich_label(c.label_after)}[/]" if c.flip else rich_label(c.label_after or c.label_before)
+            f"[bold]{richrich_label(c.label_before)} -> {richrich_label(c.label_after)}[/]" if c.flip else richrich_label(c.label_after or c.label_before)
         )
         table.add_row(c.cluster, signed(c.before), signed(c.after), signed(c.delta), label)
     out.print(table)

@@ -1,0 +1,118 @@
+"""Permutation nulls at the concept level: the exchangeable unit of a corpus is the concept (its texts
+share a writer's intent), never the text.
+
+Everything here is closed form over a Gram matrix of concept directions, vectorised over every
+permutation at once: a permutation of cluster labels is a one-hot membership matrix, and every
+cluster statistic is a function of ``gram @ membership``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from schemas.analysis import NullTest
+
+CHUNK = 64  # permutations per matrix product: keeps [layers, concepts, chunk, clusters] near 50 MB
+
+
+def label_permutations(codes: np.ndarray, permutations: int, rng: np.random.Generator) -> np.ndarray:
+    """[1 + P, n] label codes: the observed labelling first, then P shuffles (group sizes kept)."""
+    out = np.empty((1 + permutations, len(codes)), dtype=np.int64)
+    out[0] = codes
+    for p in range(1, permutations + 1):
+        out[p] = rng.permutation(codes)
+    return out
+
+
+def cluster_statistics(gram: np.ndarray, labelings: np.ndarray, n_clusters: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cohesion and mean cosine silhouette of every cluster under every labelling.
+
+    gram [L, C, C] cosines of unit directions; labelings [P, C] cluster codes. Returns cohesion and
+    silhouette, each [L, K, P] (NaN for a cluster of fewer than two concepts).
+    cohesion = mean cosine between distinct members - mean cosine between members and non-members.
+    silhouette = scikit-learn's silhouette on the distance 1 - cosine (0 for a lone member).
+    """
+    gram = gram.astype(np.float32)
+    n_layers, n, _ = gram.shape
+    P = labelings.shape[0]
+    diag = np.diagonal(gram, axis1=1, axis2=2)  # [L, C]
+    rowsum = gram.sum(axis=2)  # [L, C]
+    sizes = np.bincount(labelings[0], minlength=n_clusters).astype(np.float32)  # the same for every labelling
+    cohesion = np.full((n_layers, n_clusters, P), np.nan, np.float32)
+    silhouette = np.full((n_layers, n_clusters, P), np.nan, np.float32)
+    eye = np.eye(n_clusters, dtype=np.float32)
+    for start in range(0, P, CHUNK):
+        codes = labelings[start : start + CHUNK]  # [p, C]
+        p = codes.shape[0]
+        member = eye[codes]  # [p, C, K]
+        sums = (gram.reshape(n_layers * n, n) @ member.transpose(1, 0, 2).reshape(n, p * n_clusters)).reshape(
+            n_layers, n, p, n_clusters
+        )  # sums[l, i, p, k] = sum of cosines of concept i to the concepts of cluster k under labelling p
+        own = np.take_along_axis(sums, codes.T[None, :, :, None], axis=3)[..., 0] - diag[:, :, None]  # [L, C, p]
+        own_size = sizes[codes].T[None]  # [1, C, p]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            to_rest = rowsum[:, :, None] - own - diag[:, :, None]
+            # per concept: mean distance to its own cluster (a) and to the nearest other cluster (b)
+            a = 1.0 - own / (own_size - 1)
+            mean_to = 1.0 - sums / sizes  # [L, C, p, K]
+            np.put_along_axis(mean_to, codes.T[None, :, :, None], np.inf, axis=3)
+            b = mean_to.min(axis=3)
+            s = np.where(own_size > 1, (b - a) / np.maximum(a, b), 0.0)
+        onehot = member.transpose(1, 0, 2)  # [C, p, K]
+        with np.errstate(invalid="ignore", divide="ignore"):  # clusters of one concept: NaN, masked below
+            within = np.einsum("lcp,cpk->lkp", own, onehot) / (sizes * (sizes - 1))[None, :, None]
+            between = np.einsum("lcp,cpk->lkp", to_rest, onehot) / (sizes * (n - sizes))[None, :, None]
+            cohesion[:, :, start : start + p] = within - between
+            silhouette[:, :, start : start + p] = np.einsum("lcp,cpk->lkp", s, onehot) / sizes[None, :, None]
+    small = sizes < 2
+    cohesion[:, small] = np.nan
+    silhouette[:, small] = np.nan
+    return cohesion, silhouette
+
+
+def compare(observed: np.ndarray, null: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """observed [...], null [..., P] -> (z, p_above, p_below, null mean). p = (1 + #null at least as extreme) / (1 + P)."""
+    P = null.shape[-1]
+    mean = null.mean(axis=-1)
+    sd = null.std(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where(sd > 0, (observed - mean) / sd, 0.0)
+    p_above = (1 + (null >= observed[..., None] - 1e-12).sum(axis=-1)) / (1 + P)
+    p_below = (1 + (null <= observed[..., None] + 1e-12).sum(axis=-1)) / (1 + P)
+    return z, p_above, p_below, mean
+
+
+def holm(p: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjustment of a family of p-values (family-wise error, any dependence)."""
+    p = np.asarray(p, dtype=np.float64)
+    order = np.argsort(p)
+    m = len(p)
+    adjusted = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    out = np.empty(m)
+    out[order] = adjusted
+    return out
+
+
+def null_test(observed: float, null: np.ndarray, *, p: float, p_adjusted: float | None = None, side: str = "above") -> NullTest:
+    """A statistic with its null (permutation mean and 95% band), z and p, rounded for JSON."""
+    low, high = np.percentile(null, [2.5, 97.5]) if len(null) else (np.nan, np.nan)
+    sd = float(null.std()) if len(null) else 0.0
+    return NullTest(
+        value=round(float(observed), 5),
+        null_mean=round(float(null.mean()), 5),
+        null_low=round(float(low), 5),
+        null_high=round(float(high), 5),
+        z=round(float((observed - null.mean()) / sd), 3) if sd > 0 else 0.0,
+        p=round(float(p), 5),
+        p_adjusted=None if p_adjusted is None else round(float(p_adjusted), 5),
+        permutations=int(len(null)),
+        side=side,  # type: ignore[arg-type]
+    )
+
+
+def format_p(p: float, permutations: int) -> str:
+    """'p = 0.012', or 'p <= 0.001' at the floor 1 / (P + 1) of a permutation test."""
+    floor = 1.0 / (permutations + 1)
+    if p <= floor + 1e-12:
+        return f"p ≤ {floor:.3g}"
+    return f"p = {p:.3g}"
