@@ -104,6 +104,9 @@ class Corpus:
                 yield scenario.baseline
             yield from scenario.variants
 
+    def scenario(self, slug: str) -> Scenario | None:
+        return next((s for s in self.scenarios if s.slug == slug), None)
+
     def texts_of(self, concept: str) -> list[Text]:
         return [t for t in self.texts() if t.concept == concept]
 

@@ -165,7 +165,7 @@ def render_comparison(out: Console, report: ComparisonReport, limit: int = 15) -
         table.add_column(col, justify="right" if col in ("before", "after", "change") else "left")
     for c in report.clusters:
         label = (
-            f"[bold]{richrich_label(c.label_before)} -> {richrich_label(c.label_after)}[/]" if c.flip else richrich_label(c.label_after or c.label_before)
+            f"[bold]{rich_label(c.label_before)} -> {rich_label(c.label_after)}[/]" if c.flip else rich_label(c.label_after or c.label_before)
         )
         table.add_row(c.cluster, signed(c.before), signed(c.after), signed(c.delta), label)
     out.print(table)

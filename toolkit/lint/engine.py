@@ -315,7 +315,7 @@ def _findings(
                 name=BY_CODE[hit.code].name,
                 severity=severity[hit.code],
                 path=path,
-                rel=hit.rel,
+                rel=printable_name(hit.rel),
                 line=hit.line,
                 column=hit.column,
                 end_line=hit.end_line,
