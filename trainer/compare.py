@@ -27,10 +27,16 @@ def _diff(a: float | None, b: float | None) -> float | None:
 
 
 def _mean_alignment(concept: ConceptQuality | None) -> float | None:
-    if concept is None or not concept.alignment:
-        return None
-    values = [t.loo if t.loo is not None else t.deep for t in concept.alignment]
-    return round(sum(values) / len(values), 5)
+    """Mean leave-one-out alignment of the concept's texts; None when it cannot be judged out of
+    sample (one text defines its own direction, so its in-sample cosine says nothing)."""
+    values = [t.loo for t in concept.alignment if t.loo is not None] if concept is not None else []
+    return round(sum(values) / len(values), 5) if values else None
+
+
+def _judged_first_pc(concept: ConceptQuality | None) -> float | None:
+    """The deep first-PC ratio where it is judged against its null (enough texts); below that it is
+    near 1 by construction and comparing it says nothing."""
+    return concept.first_pc_deep if concept is not None and concept.first_pc_test is not None else None
 
 
 def _setup_notes(info_a: RunInfo, info_b: RunInfo) -> list[str]:
@@ -83,8 +89,8 @@ def compare_reports(
         concepts.append(
             ConceptChange(
                 concept=name,
-                first_pc_before=ca.first_pc_deep if ca else None,
-                first_pc_after=cb.first_pc_deep if cb else None,
+                first_pc_before=_judged_first_pc(ca),
+                first_pc_after=_judged_first_pc(cb),
                 alignment_before=_mean_alignment(ca),
                 alignment_after=_mean_alignment(cb),
                 redundancy_before=ca.redundancy.r2 if ca and ca.redundancy else None,
