@@ -92,16 +92,18 @@ def test_readout_uses_the_runs_extraction_and_the_cache(trained, same_cache, mon
 
 def test_eval_on_labelled_jsonl_counts_outside_labels_and_writes_eval_json(trained, same_cache, monkeypatch, tmp_path):
     corpus = trained["corpus"]
-    lines = [{"story": (corpus / rel).read_text(), "label": rel.split("/")[1].removesuffix(".txt")} for rel in ("stories/calm.txt", "stories/afraid.txt", "stories/furious.txt")]
+    lines = [{"story": text(600 + i), "label": concept} for i, concept in enumerate(("calm", "afraid", "furious"))]
     lines += [{"story": text(500), "label": "Calm"}, {"story": text(501), "label": "bewildered"}, {"story": text(502), "label": "nonsense"}]
     lines += [{"story": text(503), "label": None}]  # a baseline, as `amygdala export` writes it
+    # A text the run trained on is not out of sample: skipped and counted, however it is labelled.
+    lines += [{"story": (corpus / "stories/calm.txt").read_text(), "label": "calm"}]
     labelled = tmp_path / "labelled.jsonl"
     labelled.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
     result = runner.invoke(app, ["eval", str(trained["run"]), str(labelled), "--text-field", "story", "--concept-field", "label"])
     assert result.exit_code == 0, result.output
     report = EvalReport.model_validate_json((trained["run"] / "eval.json").read_text())
-    assert report.n_labelled == 7 and report.n_evaluated == 4 and report.outside_labels == {"bewildered": 1, "nonsense": 1}
-    assert report.skipped == {"label outside the run's concepts": 2, "no label (null)": 1}
+    assert report.n_labelled == 8 and report.n_evaluated == 4 and report.outside_labels == {"bewildered": 1, "nonsense": 1}
+    assert report.skipped == {"label outside the run's concepts": 2, "no label (null)": 1, "a text the run trained on": 1}
     assert sorted(report.candidates) == ["afraid", "calm", "furious"] and report.chance_top1 == round(1 / 3, 4)
     assert report.headline.top5.value == 1.0  # three candidates: every text is in the top 5
     assert len(report.per_layer) == 4 and report.best_layer in report.layers and (trained["run"] / "eval_by_layer.png").is_file()

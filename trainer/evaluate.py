@@ -247,6 +247,22 @@ def read_labelled(path: Path, text_field: str, concept_field: str) -> list[tuple
     return _jsonl_rows(path, text_field, concept_field)
 
 
+def trained_on(run: Run, states: np.ndarray, layer: int) -> np.ndarray:
+    """Which texts the run trained on, as a bool per row of ``states`` [n_texts, hidden] at ``layer``.
+
+    The same text through the same model and options gives the same pooled state, bit for bit (the
+    activation cache even returns the stored one), so a state equal to one of the run's stored rows,
+    once rounded to the run's storage dtype, is one of its training texts.
+    """
+    from trainer.runfolder import from_stored, to_stored
+
+    dtype = run.info.extraction.store_dtype
+    stored = np.ascontiguousarray(run.layer_activations(layer), dtype=np.float32)
+    seen = {row.tobytes() for row in stored}
+    rounded = np.ascontiguousarray(from_stored(to_stored(states, dtype), dtype), dtype=np.float32)
+    return np.array([row.tobytes() in seen for row in rounded], dtype=bool)
+
+
 def evaluate_labelled(
     run: Run, path: Path, text_field: str, concept_field: str, layers_spec: str | None = None, reporter: Reporter | None = None
 ) -> EvalReport:
@@ -260,11 +276,17 @@ def evaluate_labelled(
     kept = [(text, label) for _, text, label in records if label in known and text.strip()]
     if not kept:
         raise AmygdalaError(f"no labelled text names a concept of the run ({len(outside)} outside labels, e.g. {next(iter(outside), '-')!r})", path)
+    states, _ = pooled_states(run, [text for text, _ in kept], layers, reporter)
+    # A text the run trained on is not out of sample: left out and counted.
+    fresh = ~trained_on(run, states[0], layers[0])
+    if not fresh.any():
+        raise AmygdalaError("every labelled text is one the run trained on: nothing is out of sample", path)
+    training = int((~fresh).sum())
+    states, kept = states[:, fresh], [pair for pair, keep in zip(kept, fresh) if keep]
     candidates = [c for c in run.concepts if c in {label for _, label in kept}]
     columns = [run.concepts.index(c) for c in candidates]
     rows = layer_rows(run, layers)
     vectors = run.vectors[rows][:, columns]
-    states, _ = pooled_states(run, [text for text, _ in kept], layers, reporter)
     mean, sd = reference_stats(projections(run.activations[rows], vectors))
     z = zscores(projections(states, vectors), mean, sd)
     truth = np.array([candidates.index(label) for _, label in kept])
@@ -274,6 +296,8 @@ def evaluate_labelled(
         skipped["empty text"] = empty
     if unlabelled:
         skipped["no label (null)"] = unlabelled
+    if training:
+        skipped["a text the run trained on"] = training
     return EvalReport(
         run=str(run.root),
         mode="labelled",
