@@ -19,16 +19,6 @@ from toolkit.cli.train_cmd import options_table
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-# Documents other issues add; linked already, allowed to be missing until they land.
-PENDING = {
-    "docs/statistics.md",
-    "docs/readout-eval-steer.md",
-    "docs/analyses.md",
-    "docs/scale.md",
-    "docs/editors.md",
-    "docs/lint-accuracy.md",
-    "docs/results.md",
-}
 # Read-only and quick on the bundled corpus: these are run, the rest only parsed.
 RUN = {"lint", "rules", "rule", "coverage", "stats", "concepts"}
 SHELL = {">", ">>", "|", "<", "&&", ";", "2>&1"}
@@ -143,7 +133,7 @@ def test_links_point_at_files():
                 continue
             resolved = (doc.parent / target).resolve()
             rel = resolved.relative_to(ROOT).as_posix() if resolved.is_relative_to(ROOT) else str(resolved)
-            if not resolved.exists() and rel not in PENDING:
+            if not resolved.exists():
                 broken.append(f"{doc.relative_to(ROOT)} -> {target}")
     assert broken == []
 
