@@ -361,6 +361,16 @@ class TriageSettings(BaseModel):
     near_duplicate_cosine: float
 
 
+class NotSteering(BaseModel):
+    """Concepts whose vector does not raise its own words' probability at the recommended steering cell."""
+
+    layer: int
+    strength: float = Field(description="In units of the layer's mean residual norm.")
+    z_threshold: float = Field(description="z against random directions of the same norm that counts as steering.")
+    n_testable: int = Field(description="Concepts with single-token keywords, which the check can measure.")
+    concepts: list[str]
+
+
 class TriageReport(BaseModel):
     settings: TriageSettings
     weak_clusters: list[WeakCluster] = Field(description="Judged clusters whose deep-third cohesion is not above their size-matched null.")
@@ -375,6 +385,9 @@ class TriageReport(BaseModel):
     leaky_concepts: list[LensFlag] = Field(
         default_factory=list,
         description="Concepts whose logit lens mostly promotes pronouns, punctuation or template tokens (analyses.json lens.flags): narrator or format leakage.",
+    )
+    not_steering: NotSteering | None = Field(
+        None, description="From steering.json when `amygdala steer --check` has run: concepts whose vectors do not steer."
     )
 
 

@@ -184,3 +184,8 @@ def test_report_html_gains_the_eval_and_steering_sections(trained, same_cache):
     html = (trained["run"] / "report.html").read_text()
     assert "Held-out readout accuracy (cross-validated on the corpus)" in html and "best layer (exploratory)" in html
     assert "Steering check" in html and "Recommended: layers" in html and html.count("data:image/png;base64") >= 2
+    # Triage names the concepts whose vectors do not steer, as steering.json records them.
+    steering = json.loads((trained["run"] / "steering.json").read_text())
+    named = json.loads((trained["run"] / "triage.json").read_text())["not_steering"]
+    assert named["concepts"] == steering["not_steering"] and named["layer"] == steering["recommended"]["layer"]
+    assert "do not steer" in result.output and "Concepts whose vectors do not steer" in (trained["run"] / "triage.md").read_text()

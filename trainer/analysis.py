@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from schemas.analyses import AnalysesReport
-from schemas.analysis import QualityReport, TriageReport, ValidationReport
+from schemas.analysis import NotSteering, QualityReport, TriageReport, ValidationReport
+from schemas.evaluation import SteeringReport
 from toolkit.errors import AmygdalaError
 from trainer.linalg import default_report_layer
 from trainer.rundata import RunData
-from trainer.runfolder import ANALYSES, QUALITY, REPORT_HTML, TRIAGE, TRIAGE_MD, VALIDATION, Run, RunFolder
+from trainer.runfolder import ANALYSES, QUALITY, REPORT_HTML, STEERING, TRIAGE, TRIAGE_MD, VALIDATION, Run, RunFolder
 
 
 @contextlib.contextmanager
@@ -53,8 +54,10 @@ def analyze(
     triage: bool = True,
     analyses: bool = True,
     lens_layers: str = "report",
+    steering: SteeringReport | None = None,
 ) -> AnalysisResult:
-    """Quality, validation, the researcher's analyses (analyses.json) and (optionally) triage of a loaded run, in memory."""
+    """Quality, validation, the researcher's analyses (analyses.json) and (optionally) triage of a loaded run, in memory;
+    ``steering``: the run's steering check, whose non-steering concepts triage names."""
     report_layer = layer if layer is not None else default_report_layer(run.layers)
     if report_layer not in run.layers:
         raise AmygdalaError(f"layer {report_layer} is not in the run (layers {run.layers[0]}..{run.layers[-1]})", run.root)
@@ -62,11 +65,17 @@ def analyze(
 
     lens_at = lens_layer_list(lens_layers, run.layers, report_layer) if analyses else None  # a bad spec fails before any work
     with single_threaded_blas():
-        return _analyze(run, report_layer, model_path, probes, triage, lens_at)
+        return _analyze(run, report_layer, model_path, probes, triage, lens_at, steering)
 
 
 def _analyze(
-    run: RunData, report_layer: int, model_path: Path | None, probes: bool, triage: bool, lens_at: list[int] | None
+    run: RunData,
+    report_layer: int,
+    model_path: Path | None,
+    probes: bool,
+    triage: bool,
+    lens_at: list[int] | None,
+    steering: SteeringReport | None,
 ) -> AnalysisResult:
     from trainer.quality import compute_quality, load_down_projections
     from trainer.triage import compute_triage
@@ -95,6 +104,14 @@ def _analyze(
         result.triage = compute_triage(run, quality, validation)
         if result.analyses is not None and result.analyses.lens is not None:
             result.triage.leaky_concepts = result.analyses.lens.flags
+        if steering is not None:
+            result.triage.not_steering = NotSteering(
+                layer=steering.recommended.layer,
+                strength=steering.recommended.strength,
+                z_threshold=steering.z_threshold,
+                n_testable=len(steering.concepts) - len(steering.untestable),
+                concepts=steering.not_steering,
+            )
         timings["triage"] = time.perf_counter() - start
     return result
 
@@ -113,7 +130,8 @@ def analyze_run(
     """Analyse a run folder and write quality.json, validation.json and, with ``triage``,
     triage.json, triage.md, the PNGs and report.html next to the run's other files."""
     run = RunFolder.read(Path(run_dir))
-    result = analyze(run, layer=layer, model_path=model_path, probes=probes, triage=triage, lens_layers=lens_layers)
+    steering = run.read_report(STEERING, SteeringReport)
+    result = analyze(run, layer=layer, model_path=model_path, probes=probes, triage=triage, lens_layers=lens_layers, steering=steering)
     if not write:
         return result
     result.written += [run.write_report(QUALITY, result.quality), run.write_report(VALIDATION, result.validation)]

@@ -138,6 +138,12 @@ def render_triage(out: Console, triage: TriageReport, limit: int = 20) -> None:
         out.print("far concept: " + escape(far_detail(f)))
     if triage.one_text_concepts:
         out.print(f"{len(triage.one_text_concepts)} concepts have one text: cannot judge their texts", style="dim")
+    if triage.not_steering is not None:
+        ns = triage.not_steering
+        out.print(
+            f"steering (layer {ns.layer}, strength {ns.strength}): {len(ns.concepts)} of {ns.n_testable} testable concepts do not steer "
+            f"(z < {ns.z_threshold} against random directions)" + (": " + escape(", ".join(ns.concepts)) if ns.concepts else "")
+        )
     if triage.unconvincing_texts:
         out.print(
             f"{triage.unconvincing_texts} more texts beat a typical random text set but not significantly "
