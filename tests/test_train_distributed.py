@@ -94,6 +94,12 @@ def test_two_gloo_ranks_share_the_texts_and_match_one_process(setup, single):
     first, second = extraction["texts_per_rank"]
     assert first + second == n and abs(first - second) <= 1
     assert done.stdout.count("wrote ") == 1  # rank 0 alone writes and reports
+    # readout runs unchanged under torchrun too: the ranks share the new texts, rank 0 alone reports
+    fresh = [text(900 + i) for i in range(4)]
+    read = torchrun(["readout", str(out), *fresh, "--json"], root / "cache-two", root)
+    assert read.returncode == 0, read.stderr[-3000:]
+    report = json.loads(read.stdout)
+    assert len(report["texts"]) == 4 and report["cache"]["misses"] == 4
 
 
 def _ranks(args: list[str], cache: Path, cwd: Path, die_after: int) -> tuple[subprocess.Popen, subprocess.Popen]:

@@ -22,6 +22,10 @@ from toolkit.errors import AmygdalaError
 DEFAULT_TIMEOUT_MINUTES = 120
 
 
+class OtherRank(Exception):
+    """Raised on a rank other than 0 once it has extracted its share: rank 0 alone computes and reports."""
+
+
 @dataclass(frozen=True)
 class Ranks:
     """This process's place in the launch; one process alone is rank 0 of 1."""

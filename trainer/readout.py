@@ -85,7 +85,8 @@ def pooled_states(run: Run, texts: list[str], layers: list[int], reporter: Repor
     options, through the activation cache (the path ``amygdala train`` extracts with)."""
     from trainer.activations import ArraySink, extract
     from trainer.cache import cache_root
-    from trainer.model import resolve_model
+    from trainer.distributed import OtherRank, from_environment, process_group, rank_device
+    from trainer.model import placement, resolve_model
 
     config = run.info.config.model_copy(update={"dtype": run.info.model.dtype})
     source = resolve_model(config.model, config.revision, reporter.step)
@@ -96,8 +97,13 @@ def pooled_states(run: Run, texts: list[str], layers: list[int], reporter: Repor
         if not body:
             raise AmygdalaError(f"text {i + 1} is empty")
     states = ArraySink.empty(len(layers), len(bodies), source.hidden_size)
-    stats = extract(source, bodies, layers, config, cache_root() if use_cache else None, reporter, [states.add])
-    assert stats is not None  # a single process is rank 0
+    # Under torchrun the ranks share out the uncached texts; rank 0 then reads them all from the cache.
+    ranks = from_environment()
+    device = rank_device(ranks, placement(config.dtype, config.device, config.device_map)[1])
+    with process_group(ranks, device):
+        stats = extract(source, bodies, layers, config, cache_root() if use_cache else None, reporter, [states.add], ranks=ranks)
+    if stats is None:
+        raise OtherRank
     return states.states, stats.cache
 
 

@@ -16,6 +16,7 @@ from toolkit.cli import init_cmd, lsp_cmd  # noqa: F401
 from toolkit.cli import readout_cmd, eval_cmd, steer_cmd  # noqa: F401
 from toolkit.cli._app import app, report_error
 from toolkit.errors import AmygdalaError
+from trainer.distributed import OtherRank
 
 
 def main() -> None:
@@ -24,6 +25,8 @@ def main() -> None:
     except AmygdalaError as err:
         report_error(err)
         sys.exit(2)
+    except OtherRank:  # under torchrun: this rank has done its share; rank 0 reports
+        sys.exit(0)
     except KeyboardInterrupt:
         sys.exit(130)
 
