@@ -93,6 +93,7 @@ def test_two_gloo_ranks_share_the_texts_and_match_one_process(setup, single):
     assert extraction["world_size"] == 2
     first, second = extraction["texts_per_rank"]
     assert first + second == n and abs(first - second) <= 1
+    assert extraction["tokens"] == run_info(single)["extraction"]["tokens"]  # every rank's tokens counted once
     assert done.stdout.count("wrote ") == 1  # rank 0 alone writes and reports
     # readout runs unchanged under torchrun too: the ranks share the new texts, rank 0 alone reports
     fresh = [text(900 + i) for i in range(4)]

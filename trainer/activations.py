@@ -155,7 +155,7 @@ def extract(
     extractor = _Extractor(source, config, layers, reporter, device, dtype, lm=loaded, tokenizer=tokenizer)
     keys = [text_key(text) for text in inputs]
 
-    texts_per_rank = [0]
+    other_ranks_tokens = 0
     if ranks.distributed:
         if cache is None:
             raise AmygdalaError("a distributed run needs the activation cache, where the ranks' texts meet: drop --no-cache")
@@ -164,9 +164,9 @@ def extract(
         barrier(ranks)
         mine = shard(missing, [len(text) for text in inputs], ranks)
         extractor.run(inputs, mine, keys, cache, sinks=())
-        texts_per_rank = gather_counts(ranks, len(mine))
-        shard_tokens = extractor.tokens
-        tokens = sum(gather_counts(ranks, shard_tokens))
+        per_rank = gather_counts(ranks, len(mine), extractor.tokens)
+        texts_per_rank = [texts for texts, _ in per_rank]
+        other_ranks_tokens = sum(tokens for _, tokens in per_rank) - extractor.tokens
         if not ranks.is_main:
             return None
         hits_before = len(inputs) - len(missing)
@@ -193,10 +193,8 @@ def extract(
         stats = CacheStats(
             directory=str(cache.directory), hits=hits_before, misses=len(inputs) - hits_before, corrupt=cache.corrupt
         )
-        tokens += extractor.tokens - shard_tokens
     else:
         texts_per_rank = [len(pending)]
-        tokens = extractor.tokens
         stats = CacheStats(
             directory=str(cache.directory) if cache else None,
             hits=cache.hits if cache else 0,
@@ -205,7 +203,7 @@ def extract(
         )
     return ExtractionStats(
         cache=stats,
-        tokens=tokens,
+        tokens=other_ranks_tokens + extractor.tokens,
         batch_size=extractor.batch_size or config.batch_size,
         load_seconds=extractor.load_seconds,
         texts_per_rank=texts_per_rank,

@@ -104,15 +104,15 @@ def barrier(ranks: Ranks) -> None:
         dist.barrier()
 
 
-def gather_counts(ranks: Ranks, count: int) -> list[int]:
-    """Every rank's ``count``, in rank order (on every rank)."""
+def gather_counts(ranks: Ranks, *counts: int) -> list[tuple[int, ...]]:
+    """Every rank's ``counts``, in rank order (on every rank), in one collective call."""
     if not ranks.distributed:
-        return [count]
+        return [tuple(counts)]
     import torch.distributed as dist
 
-    counts: list[int] = [0] * ranks.world
-    dist.all_gather_object(counts, count)
-    return [int(c) for c in counts]
+    gathered: list[tuple[int, ...]] = [()] * ranks.world
+    dist.all_gather_object(gathered, tuple(counts))
+    return [tuple(int(c) for c in row) for row in gathered]
 
 
 def shard(indices: Sequence[int], lengths: Sequence[int], ranks: Ranks) -> list[int]:
