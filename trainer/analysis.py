@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from schemas.analyses import AnalysesReport
 from schemas.analysis import NotSteering, QualityReport, TriageReport, ValidationReport
@@ -21,6 +23,8 @@ from toolkit.errors import AmygdalaError
 from trainer.linalg import default_report_layer
 from trainer.rundata import RunData
 from trainer.runfolder import ANALYSES, QUALITY, REPORT_HTML, STEERING, TRIAGE, TRIAGE_MD, VALIDATION, Run, RunFolder
+
+T = TypeVar("T")
 
 
 @contextlib.contextmanager
@@ -55,24 +59,37 @@ def analyze(
     analyses: bool = True,
     lens_layers: str = "report",
     steering: SteeringReport | None = None,
+    while_probing: Callable[[AnalysisResult], None] | None = None,
 ) -> AnalysisResult:
     """Quality, validation, the researcher's analyses (analyses.json) and (optionally) triage of a loaded run, in memory;
-    ``steering``: the run's steering check, whose non-steering concepts triage names."""
+    ``steering``: the run's steering check, whose non-steering concepts triage names. The probes, the slowest
+    step and independent of the others, run on a second thread; ``while_probing`` is called with the
+    result (all but the probes) before waiting for them."""
     report_layer = layer if layer is not None else default_report_layer(run.layers)
     if report_layer not in run.layers:
         raise AmygdalaError(f"layer {report_layer} is not in the run (layers {run.layers[0]}..{run.layers[-1]})", run.root)
     from trainer.research import lens_layer_list
+    from trainer.validation import compute_probes
 
     lens_at = lens_layer_list(lens_layers, run.layers, report_layer) if analyses else None  # a bad spec fails before any work
-    with single_threaded_blas():
-        return _analyze(run, report_layer, model_path, probes, triage, lens_at, steering)
+    # numpy's BLAS and scikit-learn's solvers release the GIL, so the probes use the second core.
+    with single_threaded_blas(), ThreadPoolExecutor(max_workers=1) as pool:
+        probing = pool.submit(_timed, compute_probes, run, [report_layer]) if probes else None
+        result = _analyze(run, report_layer, model_path, triage, lens_at, steering)
+        if while_probing is not None:
+            while_probing(result)
+        if probing is not None:
+            start = time.perf_counter()
+            reports, result.timings["probes"] = probing.result()
+            reports.attach(result.validation)
+            result.timings["probes_wait"] = time.perf_counter() - start
+    return result
 
 
 def _analyze(
     run: RunData,
     report_layer: int,
     model_path: Path | None,
-    probes: bool,
     triage: bool,
     lens_at: list[int] | None,
     steering: SteeringReport | None,
@@ -90,7 +107,7 @@ def _analyze(
     quality = compute_quality(run, report_layer=report_layer, down=down)
     timings["quality"] = time.perf_counter() - start
     start = time.perf_counter()
-    validation = compute_validation(run, probes=probes, headline_layers=[report_layer])
+    validation = compute_validation(run, probes=False)  # the probes are attached by analyze()
     timings["validation"] = time.perf_counter() - start
     result = AnalysisResult(quality=quality, validation=validation, triage=None, timings=timings)
     if lens_at is not None:
@@ -116,6 +133,11 @@ def _analyze(
     return result
 
 
+def _timed(function: Callable[..., T], *args: object) -> tuple[T, float]:
+    start = time.perf_counter()
+    return function(*args), time.perf_counter() - start
+
+
 def analyze_run(
     run_dir: Path,
     *,
@@ -131,20 +153,23 @@ def analyze_run(
     triage.json, triage.md, the PNGs and report.html next to the run's other files."""
     run = RunFolder.read(Path(run_dir))
     steering = run.read_report(STEERING, SteeringReport)
-    result = analyze(run, layer=layer, model_path=model_path, probes=probes, triage=triage, lens_layers=lens_layers, steering=steering)
+    images: dict[str, Path] = {}
+
+    def draw(result: AnalysisResult) -> None:  # the pictures need no probe, so they are drawn while it runs
+        from trainer.plots import write_pictures
+
+        start = time.perf_counter()
+        images.update(write_pictures(run, result.quality, result.validation, run.root, result.analyses))
+        result.timings["pictures"] = time.perf_counter() - start
+        result.written += list(images.values())
+
+    result = analyze(run, layer=layer, model_path=model_path, probes=probes, triage=triage, lens_layers=lens_layers,
+                     steering=steering, while_probing=draw if write and pictures else None)
     if not write:
         return result
     result.written += [run.write_report(QUALITY, result.quality), run.write_report(VALIDATION, result.validation)]
     if result.analyses is not None:
         result.written.append(run.write_report(ANALYSES, result.analyses))
-    images: dict[str, Path] = {}
-    if pictures:
-        from trainer.plots import write_pictures
-
-        start = time.perf_counter()
-        images = write_pictures(run, result.quality, result.validation, run.root, result.analyses)
-        result.timings["pictures"] = time.perf_counter() - start
-        result.written += list(images.values())
     if result.triage is not None:
         from trainer.report import render_html, render_markdown
 

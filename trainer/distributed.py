@@ -90,10 +90,16 @@ def process_group(ranks: Ranks, device: str) -> Iterator[None]:
             dist.init_process_group(backend, timeout=timedelta(minutes=minutes))
         except (RuntimeError, ValueError) as exc:
             raise AmygdalaError(f"could not join the {backend} process group of rank {ranks.rank}/{ranks.world}: {exc}") from exc
+    finished = False
     try:
         yield
+        finished = True
     finally:
         if owned and dist.is_initialized():
+            if finished:
+                # Tear down together: in CI a rank that left while rank 0 still held the group open
+                # aborted in gloo's teardown (SIGABRT), and torchrun then ended rank 0 and lost the run.
+                dist.barrier()
             dist.destroy_process_group()
 
 

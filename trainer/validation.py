@@ -16,10 +16,11 @@ cluster of a run, or one with fewer than two concepts, is undetermined.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 
-from schemas.analysis import ClusterValidation, SourceGeometry, ThirdSummary, ValenceLayer, ValidationReport, ValidationThresholds
+from schemas.analysis import ClusterValidation, ProbeResult, SourceGeometry, ThirdSummary, ValenceLayer, ValidationReport, ValidationThresholds
 from trainer.confounds import narrator_confound, scenario_confound, shared_scenarios, source_vectors
 from trainer.linalg import default_report_layer, gram_matrices, thirds
 from trainer.nulls import cluster_statistics, compare, holm, label_permutations, null_test
@@ -215,9 +216,7 @@ def compute_validation(
     report = ValidationReport(layers=layers, thirds=parts, thresholds=THRESHOLDS.model_copy(update={"permutations": permutations}),
                               clusters=clusters, cluster_probe=None, concept_probe=None, valence=None)
     if probes:
-        headline = headline_layers or [default_report_layer(layers)]
-        config = ProbeConfig(**{**probe_config.__dict__, "headline_layers": tuple(headline)})
-        _add_probes(run, report, config)
+        compute_probes(run, headline_layers, probe_config).attach(report)
     else:
         report.cluster_probe_reason = report.concept_probe_reason = "probes not run (--no-probes)"
 
@@ -326,16 +325,31 @@ def probe_data(run: RunData, level: str) -> tuple[ProbeData | None, np.ndarray, 
     return data, rows, None
 
 
-def _add_probes(run: RunData, report: ValidationReport, config: ProbeConfig) -> None:
-    data, rows, reason = probe_data(run, "cluster")
-    if data is None:
-        report.cluster_probe_reason = reason
-    else:
-        report.cluster_probe = probe(run.activations[:, rows], data, run.layers, "cluster", config)
-    data, rows, reason = probe_data(run, "concept")
-    if data is None:
-        report.concept_probe_reason = reason
-    else:
+@dataclass
+class ProbeReports:
+    """The cluster and concept probes of a run, or the reason each could not run."""
+
+    cluster: ProbeResult | None
+    cluster_reason: str | None
+    concept: ProbeResult | None
+    concept_reason: str | None
+
+    def attach(self, report: ValidationReport) -> None:
+        report.cluster_probe, report.cluster_probe_reason = self.cluster, self.cluster_reason
+        report.concept_probe, report.concept_probe_reason = self.concept, self.concept_reason
+
+
+def compute_probes(run: RunData, headline_layers: list[int] | None = None, probe_config: ProbeConfig = ProbeConfig()) -> ProbeReports:
+    """The probes alone: the slowest part of validation, and independent of the rest of it."""
+    headline = headline_layers or [default_report_layer(run.layers)]
+    config = ProbeConfig(**{**probe_config.__dict__, "headline_layers": tuple(headline)})
+    cluster = concept = None
+    data, rows, cluster_reason = probe_data(run, "cluster")
+    if data is not None:
+        cluster = probe(run.activations[:, rows], data, run.layers, "cluster", config)
+    data, rows, concept_reason = probe_data(run, "concept")
+    if data is not None:
         # the concept probe has no null to correct over layers: it runs on the pre-declared layers only
         idx = [run.layers.index(x) for x in config.headline_layers]
-        report.concept_probe = probe(run.activations[idx][:, rows], data, list(config.headline_layers), "concept", config, permute=False)
+        concept = probe(run.activations[idx][:, rows], data, list(config.headline_layers), "concept", config, permute=False)
+    return ProbeReports(cluster, cluster_reason, concept, concept_reason)
