@@ -17,5 +17,9 @@ class AmygdalaError(Exception):
         self.message = message
         self.where = str(where) if where is not None else None
 
+    def __reduce__(self) -> tuple[type, tuple[str, str | None]]:
+        # pickled when raised in a second process (trainer.background); the default would drop ``where``
+        return (type(self), (self.message, self.where))
+
     def __str__(self) -> str:
         return f"{self.where}: {self.message}" if self.where else self.message

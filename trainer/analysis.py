@@ -11,10 +11,9 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from schemas.analyses import AnalysesReport
 from schemas.analysis import NotSteering, QualityReport, TriageReport, ValidationReport
@@ -23,6 +22,10 @@ from toolkit.errors import AmygdalaError
 from trainer.linalg import default_report_layer
 from trainer.rundata import RunData
 from trainer.runfolder import ANALYSES, QUALITY, REPORT_HTML, STEERING, TRIAGE, TRIAGE_MD, VALIDATION, Run, RunFolder
+
+if TYPE_CHECKING:
+    from trainer.background import Background
+    from trainer.validation import ProbeReports
 
 T = TypeVar("T")
 
@@ -69,12 +72,10 @@ def analyze(
     if report_layer not in run.layers:
         raise AmygdalaError(f"layer {report_layer} is not in the run (layers {run.layers[0]}..{run.layers[-1]})", run.root)
     from trainer.research import lens_layer_list
-    from trainer.validation import compute_probes
 
     lens_at = lens_layer_list(lens_layers, run.layers, report_layer) if analyses else None  # a bad spec fails before any work
-    # numpy's BLAS and scikit-learn's solvers release the GIL, so the probes use the second core.
-    with single_threaded_blas(), ThreadPoolExecutor(max_workers=1) as pool:
-        probing = pool.submit(_timed, compute_probes, run, [report_layer]) if probes else None
+    with single_threaded_blas():
+        probing = _start_probes(run, report_layer) if probes else None
         result = _analyze(run, report_layer, model_path, triage, lens_at, steering)
         if while_probing is not None:
             while_probing(result)
@@ -84,6 +85,29 @@ def analyze(
             reports.attach(result.validation)
             result.timings["probes_wait"] = time.perf_counter() - start
     return result
+
+
+# Below this many texts x layers the probes take less than a second interpreter's imports.
+PROBES_IN_A_PROCESS_FROM = 10_000
+
+
+def _start_probes(run: RunData, layer: int) -> "Background[tuple[ProbeReports, float]]":
+    """The probes, on the second core: in a spawned process for a run folder on disk that is large
+    enough, in a thread otherwise (numpy and scikit-learn release the GIL in their heavy loops, but
+    the rest of the analysis holds it, so a process finishes sooner)."""
+    from trainer.background import Background, imports_pending
+    from trainer.validation import compute_probes
+
+    if isinstance(run, Run) and imports_pending("sklearn") and len(run.texts) * len(run.layers) >= PROBES_IN_A_PROCESS_FROM:
+        return Background(_timed, _folder_probes, run.root, [layer], process=True)
+    return Background(_timed, compute_probes, run, [layer], process=False)
+
+
+def _folder_probes(root: Path, layers: list[int]) -> "ProbeReports":
+    from trainer.validation import compute_probes
+
+    with single_threaded_blas():
+        return compute_probes(RunFolder.read(root), layers)
 
 
 def _analyze(

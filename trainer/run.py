@@ -62,6 +62,45 @@ def lint_report(corpus: Corpus, project: Config, use_cache: bool = True) -> Lint
     return result.report()
 
 
+class LintGate:
+    """The corpus's lint, and the decision whether its errors stop the run.
+
+    In a fresh process the lint runs in a second interpreter while this one imports torch and loads
+    the model (spaCy's import alone is 2-3 s); as an extraction sink, the gate stops the run at the
+    first batch after the verdict is in. Where torch or spaCy is already imported, the lint runs here
+    first, as before any model work.
+    """
+
+    def __init__(self, corpus: Corpus, project: Config, config: TrainConfig, reporter: Reporter) -> None:
+        from trainer.background import Background, imports_pending
+
+        self.root, self.allow_errors, self.reporter = corpus.root, config.allow_lint_errors, reporter
+        self._report: LintReport | None = None
+        fresh = imports_pending("spacy", "torch")
+        self._job = Background(lint_report, corpus, project, config.use_cache, process=fresh)
+        if not fresh:
+            self.verdict()
+
+    def __call__(self, rows: list[int], states: np.ndarray) -> None:
+        if self._report is None and self._job.done():
+            self.verdict()
+
+    def verdict(self) -> LintReport:
+        """The lint report (waiting for it); raises when its errors stop the run."""
+        if self._report is None:
+            report = self._job.result()
+            errors = report.counts.get("error", 0)
+            if errors and not self.allow_errors:
+                raise AmygdalaError(
+                    f"the corpus has {errors} lint error(s); fix them (see `amygdala lint`) or pass --allow-lint-errors",
+                    self.root,
+                )
+            if errors:
+                self.reporter.warn(f"training despite {errors} lint error(s) (--allow-lint-errors)")
+            self._report = report
+        return self._report
+
+
 def training_rows(corpus: Corpus) -> tuple[list[TextRecord], list[str], list[SkippedText]]:
     """The texts a run trains on, the strings fed to the model, and the texts left out with why."""
     rows, inputs, skipped = [], [], []
@@ -208,15 +247,7 @@ def _train(
 
     RunFolder.check_out(out)
     # Rank 0 alone lints and reports: a lint failure there ends the launch, as torchrun stops every rank.
-    report = lint_report(corpus, project, config.use_cache) if ranks.is_main else LintReport(findings=[], files_checked=0, counts={})
-    errors = report.counts.get("error", 0)
-    if errors and not config.allow_lint_errors:
-        raise AmygdalaError(
-            f"the corpus has {errors} lint error(s); fix them (see `amygdala lint`) or pass --allow-lint-errors",
-            corpus.root,
-        )
-    if errors:
-        reporter.warn(f"training despite {errors} lint error(s) (--allow-lint-errors)")
+    gate = LintGate(corpus, project, config, reporter) if ranks.is_main else None
     lap("lint")
 
     rows, inputs, skipped = training_rows(corpus)
@@ -250,9 +281,11 @@ def _train(
         sums = GroupSums(rows, len(layers), source.hidden_size)
         writer = folder.activation_writer(layers, len(rows), source.hidden_size, config.store_dtype)
         with process_group(ranks, rank_device(ranks, device)):
-            extraction = extract(source, inputs, layers, config, cache_dir, reporter, [sums.add, writer.write_rows], ranks=ranks)
-        assert extraction is not None  # rank 0
+            extraction = extract(source, inputs, layers, config, cache_dir, reporter, [gate, sums.add, writer.write_rows], ranks=ranks)
+        assert extraction is not None and gate is not None  # rank 0
         lap("extract")
+        report = gate.verdict()
+        lap("lint_wait")
         timings["extract_model_load"] = round(extraction.load_seconds, 4)  # part of extract
 
         neutral, denoise = None, None
@@ -285,7 +318,7 @@ def _train(
                 device_map=config.device_map,
             ),
             corpus=_corpus_info(corpus, rows, skipped),
-            lint=LintSummary(counts=report.counts, allowed_errors=bool(errors)),
+            lint=LintSummary(counts=report.counts, allowed_errors=bool(report.counts.get("error", 0))),
             extraction=ExtractionInfo(
                 layers=layers,
                 pool=config.pool,
