@@ -145,6 +145,9 @@ def _lint_and_render(
 
 def _watch(cfg: Config, corpus_obj: Corpus, run: Callable[[Corpus], bool]) -> None:
     """Lint again whenever a file of the corpus, its manifest or the configuration changes (Ctrl+C stops)."""
+    import signal
+    import threading
+
     import watchfiles
 
     from toolkit.corpus import load_corpus
@@ -156,15 +159,29 @@ def _watch(cfg: Config, corpus_obj: Corpus, run: Callable[[Corpus], bool]) -> No
         watched.add(cfg.source.resolve())
     # The cache is written next to the corpus or the configuration: its writes must not wake us.
     ignore = watchfiles.DefaultFilter(ignore_dirs=(*watchfiles.DefaultFilter.ignore_dirs, CACHE_DIR.parts[0]))
+    # Ctrl+C sets an event the watcher polls, so it stops through its own exit path (an interrupt
+    # raised while a lint runs left the watcher to be torn down at exit, which once hung in CI);
+    # a lint in progress finishes first, and a second Ctrl+C stops at once.
+    stop = threading.Event()
+
+    def interrupted(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, interrupted)
     console.print(f"watching {len(watched)} locations for changes (Ctrl+C to stop)", style="dim", markup=False)
-    for changes in watchfiles.watch(*sorted(watched), watch_filter=ignore, raise_interrupt=False):
-        changed = sorted({printable_name(Path(path).name) for _, path in changes})
-        console.print(f"changed: {', '.join(changed)}; linting again", style="dim", markup=False)
-        try:
-            run(load_corpus(corpus_obj.root, corpus_obj.manifest_path))
-        except AmygdalaError as err:
-            # A half-saved manifest or scenario.json: report it and keep watching.
-            console.print(f"error: {err}", style="red", markup=False)
+    try:
+        for changes in watchfiles.watch(*sorted(watched), watch_filter=ignore, stop_event=stop, raise_interrupt=False):
+            changed = sorted({printable_name(Path(path).name) for _, path in changes})
+            console.print(f"changed: {', '.join(changed)}; linting again", style="dim", markup=False)
+            try:
+                run(load_corpus(corpus_obj.root, corpus_obj.manifest_path))
+            except AmygdalaError as err:
+                # A half-saved manifest or scenario.json: report it and keep watching.
+                console.print(f"error: {err}", style="red", markup=False)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @command("rule")
