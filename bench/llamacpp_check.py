@@ -13,7 +13,7 @@ It needs llama-cpp-python, which compiles llama.cpp from source (about 25 minute
 it is not part of ``make test`` or ``make bench``:
 
     CMAKE_BUILD_PARALLEL_LEVEL=2 pip install --no-deps llama-cpp-python
-    python bench/llamacpp_check.py runs/demo --concept joyful --block 19 --strength 8
+    python bench/llamacpp_check.py runs/demo --concept joyful --block 19 --strength 80
 """
 
 from __future__ import annotations
@@ -51,16 +51,16 @@ def llama_logprobs(llm, prompt_ids: list[int], vector: np.ndarray | None, block:
     """Next-token log-probabilities from llama.cpp with ``vector`` added after ``block`` (0-based)."""
     import llama_cpp
 
-    n_embd, n_layer = llm.n_embd(), llm._model.n_layer()
+    n_embd, n_layer = llm._model.n_embd(), llama_cpp.llama_model_n_layer(llm._model.model)
     if vector is None:
-        status = llama_cpp.llama_apply_adapter_cvec(llm._ctx.ctx, None, 0, n_embd, -1, -1)
+        status = llama_cpp.llama_set_adapter_cvec(llm._ctx.ctx, None, 0, n_embd, -1, -1)
     else:
         # llama.cpp's buffer holds one row per block from block 1 on (row i-1 is block i), the layout
         # its own --control-vector loader fills from a file's direction.i.
         data = np.zeros((n_layer - 1) * n_embd, dtype=np.float32)
         data[(block - 1) * n_embd : block * n_embd] = vector
         pointer = data.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
-        status = llama_cpp.llama_apply_adapter_cvec(llm._ctx.ctx, pointer, data.size, n_embd, block, block)
+        status = llama_cpp.llama_set_adapter_cvec(llm._ctx.ctx, pointer, data.size, n_embd, block, block)
     if status != 0:
         raise SystemExit(f"llama.cpp refused the control vector (status {status})")
     llm.reset()
@@ -73,7 +73,7 @@ def main() -> None:
     parser.add_argument("run", type=Path, help="a run folder trained with --export-gguf on the bundled model")
     parser.add_argument("--concept", default="joyful")
     parser.add_argument("--block", type=int, default=19, help="llama.cpp block k (0-based): direction.k = amygdala layer k+1")
-    parser.add_argument("--strength", type=float, default=8.0)
+    parser.add_argument("--strength", type=float, default=80.0)
     args = parser.parse_args()
 
     try:
@@ -92,6 +92,8 @@ def main() -> None:
     vector = args.strength * directions[args.block].astype(np.float32)
 
     llm = llama_cpp.Llama(model_path=str(bundled_gguf()), n_ctx=256, logits_all=True, verbose=False, seed=0, n_threads=2)
+    if llm._model.n_embd() != vector.size:
+        raise SystemExit(f"the run's vectors have {vector.size} dimensions, the bundled model {llm._model.n_embd()}")
     lm = load_model(resolve_model(None), "float32", "cpu")
     torch_vector = torch.from_numpy(vector)
 
