@@ -37,7 +37,7 @@ from toolkit.authoring import is_story_name, next_number, slugify
 from toolkit.concepts import closest
 from toolkit.corpus import BASELINE, PAIRED, SCENARIO_SPEC, STORIES, Corpus
 from toolkit.errors import AmygdalaError
-from toolkit.jsonio import atomic_write_text, json_path, read_text, write_json
+from toolkit.jsonio import atomic_write_text, json_path, jsonl_object, read_text, write_json
 
 KINDS = ("story", "baseline", "variant")
 
@@ -100,14 +100,9 @@ def _slug_field(value: str, name: str, where: str) -> str:
 
 def parse_line(raw: str, where: str, text_field: str = "text", concept_field: str = "concept") -> Record | None:
     """One JSONL line as a Record; None for a blank line; AmygdalaError naming ``where`` otherwise."""
-    if not raw.strip():
+    obj = jsonl_object(raw, where)
+    if obj is None:
         return None
-    try:
-        obj = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise AmygdalaError(f"invalid JSON: {exc.msg} (column {exc.colno})", where) from exc
-    if not isinstance(obj, dict):
-        raise AmygdalaError(f"expected a JSON object, found {type(obj).__name__}", where)
     text = _required(obj, text_field, where)
     if not text.strip():
         raise AmygdalaError(f"field {text_field!r} is blank", where)

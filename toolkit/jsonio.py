@@ -61,6 +61,19 @@ def read_json(path: Path) -> Any:
         raise AmygdalaError(f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", path) from exc
 
 
+def jsonl_object(raw: str, where: str) -> dict[str, Any] | None:
+    """One JSONL line as a JSON object; None for a blank line; AmygdalaError naming ``where`` (file:line) otherwise."""
+    if not raw.strip():
+        return None
+    try:
+        obj = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise AmygdalaError(f"invalid JSON: {exc.msg} (column {exc.colno})", where) from exc
+    if not isinstance(obj, dict):
+        raise AmygdalaError(f"expected a JSON object, found {type(obj).__name__}", where)
+    return obj
+
+
 def json_path(loc: tuple[int | str, ...]) -> str:
     """Render a pydantic error location as a JSON path such as ``concepts.furious.cluster``."""
     out = ""

@@ -17,7 +17,6 @@ Pure functions over arrays (``rank_hits``, ``grouped_bootstrap``, ``heldout_zsco
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Sequence
@@ -213,26 +212,22 @@ def summarise(
 def _jsonl_rows(path: Path, text_field: str, label_field: str | None = None) -> list[tuple[str, str, str | None]]:
     """(``<file>:<line>``, text, label) per non-blank line; a null label is None (skipped and counted
     by the caller). A bad line is an error naming file and line."""
-    from toolkit.jsonio import read_text
+    from toolkit.jsonio import jsonl_object, read_text
 
     out = []
     for number, line in enumerate(read_text(path).splitlines(), start=1):
-        if not line.strip():
+        where = f"{path}:{number}"
+        record = jsonl_object(line, where)
+        if record is None:
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise AmygdalaError(f"line {number}: not JSON ({exc.msg})", path) from exc
-        if not isinstance(record, dict):
-            raise AmygdalaError(f"line {number}: not a JSON object", path)
         if not isinstance(record.get(text_field), str):
-            raise AmygdalaError(f"line {number}: no string field {text_field!r}", path)
+            raise AmygdalaError(f"no string field {text_field!r}", where)
         label = record.get(label_field) if label_field else None
         if label_field and not (label is None or isinstance(label, str)):
-            raise AmygdalaError(f"line {number}: field {label_field!r} is neither a string nor null", path)
+            raise AmygdalaError(f"field {label_field!r} is neither a string nor null", where)
         if label_field and label_field not in record:
-            raise AmygdalaError(f"line {number}: no field {label_field!r}", path)
-        out.append((f"{path}:{number}", record[text_field], label.strip().lower() if label else None))
+            raise AmygdalaError(f"no field {label_field!r}", where)
+        out.append((where, record[text_field], label.strip().lower() if label else None))
     if not out:
         raise AmygdalaError("no records", path)
     return out
