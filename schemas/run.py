@@ -148,7 +148,7 @@ class RunInfo(BaseModel):
     vectors: VectorsInfo
     versions: dict[str, str] = Field(description="Python and package versions.")
     timings: dict[str, float] = Field(
-        description="Seconds per phase: lint, model_setup, extract (of which extract_model_load), vectors, write, total."
+        description="Seconds per phase: lint (starting it, or all of it when it runs in this process), model_setup, extract (of which extract_model_load), lint_wait (waiting for a lint that ran beside the extraction), vectors, write, total."
     )
     files: list[str] = Field(description="Files of the run folder written by training.")
 
