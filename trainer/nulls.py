@@ -24,6 +24,12 @@ def label_permutations(codes: np.ndarray, permutations: int, rng: np.random.Gene
     return out
 
 
+def _cluster_sums(values: np.ndarray, member: np.ndarray) -> np.ndarray:
+    """values [L, C, p] summed over each cluster's concepts under each labelling (member [p, C, K]): [L, K, p].
+    One batched matrix product per labelling (BLAS), several times faster than the equivalent einsum."""
+    return np.matmul(values.transpose(2, 0, 1), member).transpose(1, 2, 0)
+
+
 def cluster_statistics(gram: np.ndarray, labelings: np.ndarray, n_clusters: int) -> tuple[np.ndarray, np.ndarray]:
     """Cohesion and mean cosine silhouette of every cluster under every labelling.
 
@@ -58,12 +64,11 @@ def cluster_statistics(gram: np.ndarray, labelings: np.ndarray, n_clusters: int)
             np.put_along_axis(mean_to, codes.T[None, :, :, None], np.inf, axis=3)
             b = mean_to.min(axis=3)
             s = np.where(own_size > 1, (b - a) / np.maximum(a, b), 0.0)
-        onehot = member.transpose(1, 0, 2)  # [C, p, K]
         with np.errstate(invalid="ignore", divide="ignore"):  # clusters of one concept: NaN, masked below
-            within = np.einsum("lcp,cpk->lkp", own, onehot) / (sizes * (sizes - 1))[None, :, None]
-            between = np.einsum("lcp,cpk->lkp", to_rest, onehot) / (sizes * (n - sizes))[None, :, None]
+            within = _cluster_sums(own, member) / (sizes * (sizes - 1))[None, :, None]
+            between = _cluster_sums(to_rest, member) / (sizes * (n - sizes))[None, :, None]
             cohesion[:, :, start : start + p] = within - between
-            silhouette[:, :, start : start + p] = np.einsum("lcp,cpk->lkp", s, onehot) / sizes[None, :, None]
+            silhouette[:, :, start : start + p] = _cluster_sums(s.astype(np.float32), member) / sizes[None, :, None]
     small = sizes < 2
     cohesion[:, small] = np.nan
     silhouette[:, small] = np.nan
