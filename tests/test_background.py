@@ -14,7 +14,7 @@ import pytest
 
 from toolkit.errors import AmygdalaError
 from trainer.background import Background
-from train_helpers import corpus_files, llama_dir, text  # noqa: F401  (fixture)
+from train_helpers import CONCEPTS, corpus_files, llama_dir, text  # noqa: F401  (fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 AMYGDALA = str(Path(sys.executable).parent / "amygdala")
@@ -64,31 +64,23 @@ def test_the_linter_imports_spacy_without_torch_and_torch_still_imports_after():
     assert done.stdout.strip() == "2.0"
 
 
-def _corpus(root: Path, extra: dict[str, bytes | str]) -> Path:
-    for rel, body in {**corpus_files(), **extra}.items():
-        path = root / "corpus" / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(body if isinstance(body, bytes) else body.encode())
-    (root / "manifest.json").write_bytes((REPO / "manifest.json").read_bytes())
-    return root / "corpus"
-
-
-def _train(root: Path, corpus: Path, model: Path, *extra: str) -> subprocess.CompletedProcess:
+def _train(corpus: Path, model: Path, *extra: str) -> subprocess.CompletedProcess:
+    """A fresh `amygdala train` process (nothing imported yet: the background paths), run folder ``<corpus>/../run``."""
+    root = corpus.parent
     env = {**os.environ, "AMYGDALA_CACHE_DIR": str(root / "cache"), "PYTHONPATH": str(REPO), "COLUMNS": "200"}
-    command = [AMYGDALA, "train", "--corpus", str(corpus), "--manifest", str(root / "manifest.json"), "--model", str(model),
-               "--dtype", "float32", "--out", str(root / "run"), *extra]
+    command = [AMYGDALA, "train", "--corpus", str(corpus), "--model", str(model), "--dtype", "float32", "--out", str(root / "run"), *extra]
     return subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=300)
 
 
-def test_a_fresh_train_process_lints_beside_the_model_and_still_refuses_lint_errors(tmp_path, llama_dir):  # noqa: F811
-    corpus = _corpus(tmp_path, {"stories/calm/broken.txt": b"\xff\xfe not text"})
-    refused = _train(tmp_path, corpus, llama_dir, "--no-analyze")
+def test_a_fresh_train_process_lints_beside_the_model_and_still_refuses_lint_errors(make_corpus, tmp_path, llama_dir):  # noqa: F811
+    corpus = make_corpus({**corpus_files(), "stories/calm/broken.txt": b"\xff\xfe not text"})
+    refused = _train(corpus, llama_dir, "--no-analyze")
     assert refused.returncode == 2, refused.stderr
     lines = refused.stderr.strip().splitlines()
     assert lines[-1].startswith("error: ") and "1 lint error" in lines[-1] and "Traceback" not in refused.stderr
     assert not (tmp_path / "run").exists()
 
-    allowed = _train(tmp_path, corpus, llama_dir, "--allow-lint-errors")
+    allowed = _train(corpus, llama_dir, "--allow-lint-errors")
     assert allowed.returncode == 0, allowed.stderr
     assert "training despite 1 lint error" in allowed.stdout + allowed.stderr
     lint = (tmp_path / "run" / "lint.json").read_text()
@@ -96,14 +88,14 @@ def test_a_fresh_train_process_lints_beside_the_model_and_still_refuses_lint_err
     assert (tmp_path / "run" / "validation.json").exists() and (tmp_path / "run" / "report.html").exists()
 
 
-def test_the_probes_give_the_same_report_from_a_spawned_process(tmp_path, llama_dir):  # noqa: F811
+def test_the_probes_give_the_same_report_from_a_spawned_process(make_corpus, tmp_path, llama_dir):  # noqa: F811
     from trainer.analysis import _folder_probes, _timed, single_threaded_blas
     from trainer.runfolder import RunFolder
     from trainer.validation import compute_probes
 
-    extra = {f"stories/{c}/more{k}.txt": text(300 + 7 * i + k) for i, c in enumerate(["afraid", "calm", "furious", "grateful"]) for k in range(5)}
-    corpus = _corpus(tmp_path, extra)
-    done = _train(tmp_path, corpus, llama_dir, "--no-analyze")
+    extra = {f"stories/{c}/more{k}.txt": text(300 + 7 * i + k) for i, c in enumerate(CONCEPTS) for k in range(5)}
+    corpus = make_corpus({**corpus_files(), **extra})
+    done = _train(corpus, llama_dir, "--no-analyze")
     assert done.returncode == 0, done.stderr
     run = RunFolder.read(tmp_path / "run")
     layer = run.layers[-1]

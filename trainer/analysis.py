@@ -66,8 +66,8 @@ def analyze(
 ) -> AnalysisResult:
     """Quality, validation, the researcher's analyses (analyses.json) and (optionally) triage of a loaded run, in memory;
     ``steering``: the run's steering check, whose non-steering concepts triage names. The probes, the slowest
-    step and independent of the others, run on a second thread; ``while_probing`` is called with the
-    result (all but the probes) before waiting for them."""
+    step and independent of the others, run beside them on the second core (``_start_probes``);
+    ``while_probing`` is called with the result (all but the probes) before waiting for them."""
     report_layer = layer if layer is not None else default_report_layer(run.layers)
     if report_layer not in run.layers:
         raise AmygdalaError(f"layer {report_layer} is not in the run (layers {run.layers[0]}..{run.layers[-1]})", run.root)
