@@ -92,7 +92,12 @@ def test_corrupt_entries_are_recomputed_to_the_same_values(make_corpus, llama_di
     second = _train(corpus, llama_dir, corpus.parent / "two")
     assert second["extraction"]["cache"]["corrupt"] == 2
     assert second["extraction"]["cache"]["misses"] == 2
-    np.testing.assert_array_equal(read_run(corpus.parent / "two")[2], read_run(corpus.parent / "one")[2])
+    before, after = read_run(corpus.parent / "one")[2], read_run(corpus.parent / "two")[2]
+    # The two recomputed texts run in a batch of another shape than the first time, so BLAS may
+    # change their last bits (seen: 2.4e-7); every text the cache served is bit-identical.
+    np.testing.assert_allclose(after, before, rtol=1e-5, atol=1e-5)
+    recomputed = np.flatnonzero((after != before).any(axis=(0, 2)))
+    assert len(recomputed) <= 2
     assert first["extraction"]["cache"]["directory"] == second["extraction"]["cache"]["directory"]
 
 
