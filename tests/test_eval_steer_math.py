@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from schemas.run import TextRecord
-from trainer.evaluate import grouped_bootstrap, heldout_zscores, rank_hits, summarise
+from trainer.evaluate import heldout_zscores, rank_hits, summarise
 from trainer.readout import projections, reference_stats, zscores
 from trainer.steering import family_scores, random_zscores, recommend
 from trainer.vectors import concept_vectors
@@ -17,20 +17,6 @@ def test_rank_hits_counts_ties_and_missing_vectors_against_the_truth():
     truth = np.array([0, 1, 0, 0])
     assert rank_hits(z, truth, 1).tolist() == [True, False, False, False]
     assert rank_hits(z, truth, 2).tolist() == [True, True, False, True]  # NaN columns never outrank
-
-
-def test_grouped_bootstrap_covers_the_mean_and_collapses_when_groups_agree():
-    rng = np.random.default_rng(1)
-    groups = np.repeat(np.arange(40), 5)
-    hits = rng.random(200) < 0.3
-    low, high = grouped_bootstrap(hits, groups)
-    assert low < hits.mean() < high and high - low < 0.3
-    assert grouped_bootstrap(np.ones(20, bool), np.arange(20)) == (1.0, 1.0)
-    # Resampling whole groups: perfectly correlated groups give a wider interval than independent texts.
-    clumped = np.repeat(rng.random(40) < 0.3, 5)
-    wide = np.subtract(*grouped_bootstrap(clumped, groups)[::-1])
-    narrow = np.subtract(*grouped_bootstrap(clumped, np.arange(200))[::-1])
-    assert wide > 1.5 * narrow
 
 
 def _planted(rng, n_concepts=6, per_concept=4, hidden=24, signal=3.0, paired=True):

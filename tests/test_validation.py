@@ -9,7 +9,8 @@ import pytest
 
 from _synthetic_run import CONCEPTS, LAYERS, directions, write_run
 from trainer.linalg import thirds
-from trainer.nulls import cluster_statistics, holm, label_permutations
+from trainer.nulls import cluster_statistics
+from trainer.stats import holm, label_permutations
 from trainer.probes import ProbeConfig
 from trainer.runfolder import RunFolder
 from trainer.validation import compute_validation, valence_separation

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from schemas.analyses import AffectLayer, AffectReport, AxisCorrelation, BestComponent, CircumplexPoint
+from trainer.stats import max_statistic_p, permutation_p
 
 VALENCE_CODES = {"negative": -1.0, "neutral": 0.0, "positive": 1.0}
 AROUSAL_CODES = {"low": -1.0, "medium": 0.0, "high": 1.0}
@@ -59,12 +60,8 @@ def permutation_correlations(scores: np.ndarray, ratings: np.ndarray, shuffled: 
     """
     z_scores = _standardise(scores, axis=0)
     r = _standardise(ratings[None, :], axis=1)[0] @ z_scores
-    null = np.abs(shuffled @ z_scores)  # [P, k]
-    observed = np.abs(r) - 1e-12
-    permutations = shuffled.shape[0]
-    p = (1 + (null >= observed).sum(axis=0)) / (1 + permutations)
-    p_max = (1 + (null.max(axis=1)[:, None] >= observed).sum(axis=0)) / (1 + permutations)
-    return r, p, p_max
+    null = np.abs(shuffled @ z_scores).T  # [k, P]
+    return r, permutation_p(np.abs(r), null), max_statistic_p(np.abs(r), null)
 
 
 def _correlation(r: np.ndarray, p: np.ndarray, j: int, n: int) -> AxisCorrelation | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from schemas.analysis import NarratorConfound, PairCell, PersonShare, ScenarioConfound, SharedScenarioPair
-from trainer.nulls import compare, null_test
+from trainer.stats import null_test
 
 PERSONS = ("first", "second", "third")
 TOP = 5
@@ -101,9 +101,8 @@ def scenario_confound(
     for start in range(0, permutations, 100):
         perms = np.stack([rng.permutation(n) for _ in range(min(100, permutations - start))])
         null[start : start + len(perms)] = effect(share[perms[:, :, None], perms[:, None, :]])
-    _, p_above, _, _ = compare(np.array(observed), null)
-    test = null_test(observed, null, p=float(p_above))
-    return ScenarioConfound(layers=layers, **cells, effect=test, confounded=bool(p_above < alpha), top_pairs=pairs)
+    test = null_test(observed, null)
+    return ScenarioConfound(layers=layers, **cells, effect=test, confounded=bool(test.p < alpha), top_pairs=pairs)
 
 
 def narrator_confound(
@@ -165,8 +164,7 @@ def narrator_confound(
         y = majority[labelled]
         labelings = np.stack([y] + [rng.permutation(y) for _ in range(permutations)])  # [1+P, n]
         accuracy = _loo_centroid_accuracy(gram, labelings, 3)
-        _, p_above, _, _ = compare(accuracy[:1], accuracy[None, 1:])
-        decodable = null_test(float(accuracy[0]), accuracy[1:], p=float(p_above[0]))
+        decodable = null_test(float(accuracy[0]), accuracy[1:])
     confounded = bool(decodable is not None and decodable.p < alpha)
     return NarratorConfound(layers=layers, texts_by_person=texts_by, concepts_by_person=by_concept, decodable=decodable,
                             mean_share=round(float(share[has].mean()), 5), random_share=round(random_share, 6), top=top,

@@ -1,6 +1,6 @@
 """Held-out accuracy of the readout: labelled outside text, or the run's own corpus cross-validated.
 
-Pure functions over arrays (``rank_hits``, ``grouped_bootstrap``, ``heldout_zscores``, ``summarise``);
+Pure functions over arrays (``rank_hits``, ``heldout_zscores``, ``summarise``; intervals from ``trainer.stats``);
 ``evaluate_labelled`` and ``evaluate_cv`` read the run and the texts and call them.
 
 - Each text's true concept is ranked among the *candidates*: the run's concepts that occur as labels.
@@ -29,6 +29,7 @@ from toolkit.errors import AmygdalaError
 from trainer.readout import choose_layers, display_layer, layer_rows, pooled_states, projections, reference_stats, zscores
 from trainer.reporter import Reporter
 from trainer.runfolder import Run
+from trainer.stats import bootstrap_interval, grouped_bootstrap
 
 N_BOOTSTRAP = 2000
 CV_SCHEME = "leave one group out: a story alone, a paired scenario's baseline and variants together; vectors and z references rebuilt without the group"
@@ -47,21 +48,9 @@ def rank_hits(z: np.ndarray, truth: np.ndarray, k: int) -> np.ndarray:
     return (above < k) & np.isfinite(own)
 
 
-def grouped_bootstrap(hits: np.ndarray, groups: np.ndarray, n_resamples: int = N_BOOTSTRAP, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
-    """Percentile CI of mean(hits), resampling whole groups with replacement."""
-    labels, index = np.unique(groups, return_inverse=True)
-    sums = np.bincount(index, weights=hits.astype(float), minlength=len(labels))
-    counts = np.bincount(index, minlength=len(labels)).astype(float)
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, len(labels), size=(n_resamples, len(labels)))
-    shares = sums[draws].sum(1) / counts[draws].sum(1)
-    tail = (1 - level) / 2
-    return float(np.quantile(shares, tail)), float(np.quantile(shares, 1 - tail))
-
-
 def estimate(hits: np.ndarray, groups: np.ndarray, seed: int) -> Estimate:
-    low, high = grouped_bootstrap(hits, groups, seed=seed)
-    return Estimate(value=round(float(hits.mean()), 4), ci_low=round(low, 4), ci_high=round(high, 4), n=int(len(hits)))
+    low, high = bootstrap_interval(grouped_bootstrap(hits, groups, N_BOOTSTRAP, np.random.default_rng(seed)))
+    return Estimate(value=round(float(hits.mean()), 4), ci_low=round(float(low), 4), ci_high=round(float(high), 4), n=int(len(hits)))
 
 
 def heldout_zscores(

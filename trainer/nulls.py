@@ -10,18 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from schemas.analysis import NullTest
-
 CHUNK = 64  # permutations per matrix product: keeps [layers, concepts, chunk, clusters] near 50 MB
-
-
-def label_permutations(codes: np.ndarray, permutations: int, rng: np.random.Generator) -> np.ndarray:
-    """[1 + P, n] label codes: the observed labelling first, then P shuffles (group sizes kept)."""
-    out = np.empty((1 + permutations, len(codes)), dtype=np.int64)
-    out[0] = codes
-    for p in range(1, permutations + 1):
-        out[p] = rng.permutation(codes)
-    return out
 
 
 def _cluster_sums(values: np.ndarray, member: np.ndarray) -> np.ndarray:
@@ -73,51 +62,3 @@ def cluster_statistics(gram: np.ndarray, labelings: np.ndarray, n_clusters: int)
     cohesion[:, small] = np.nan
     silhouette[:, small] = np.nan
     return cohesion, silhouette
-
-
-def compare(observed: np.ndarray, null: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """observed [...], null [..., P] -> (z, p_above, p_below, null mean). p = (1 + #null at least as extreme) / (1 + P)."""
-    P = null.shape[-1]
-    mean = null.mean(axis=-1)
-    sd = null.std(axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = np.where(sd > 0, (observed - mean) / sd, 0.0)
-    p_above = (1 + (null >= observed[..., None] - 1e-12).sum(axis=-1)) / (1 + P)
-    p_below = (1 + (null <= observed[..., None] + 1e-12).sum(axis=-1)) / (1 + P)
-    return z, p_above, p_below, mean
-
-
-def holm(p: np.ndarray) -> np.ndarray:
-    """Holm's step-down adjustment of a family of p-values (family-wise error, any dependence)."""
-    p = np.asarray(p, dtype=np.float64)
-    order = np.argsort(p)
-    m = len(p)
-    adjusted = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
-    out = np.empty(m)
-    out[order] = adjusted
-    return out
-
-
-def null_test(observed: float, null: np.ndarray, *, p: float, p_adjusted: float | None = None, side: str = "above") -> NullTest:
-    """A statistic with its null (permutation mean and 95% band), z and p, rounded for JSON."""
-    low, high = np.percentile(null, [2.5, 97.5]) if len(null) else (np.nan, np.nan)
-    sd = float(null.std()) if len(null) else 0.0
-    return NullTest(
-        value=round(float(observed), 5),
-        null_mean=round(float(null.mean()), 5),
-        null_low=round(float(low), 5),
-        null_high=round(float(high), 5),
-        z=round(float((observed - null.mean()) / sd), 3) if sd > 0 else 0.0,
-        p=round(float(p), 5),
-        p_adjusted=None if p_adjusted is None else round(float(p_adjusted), 5),
-        permutations=int(len(null)),
-        side=side,  # type: ignore[arg-type]
-    )
-
-
-def format_p(p: float, permutations: int) -> str:
-    """'p = 0.012', or 'p <= 0.001' at the floor 1 / (P + 1) of a permutation test."""
-    floor = 1.0 / (permutations + 1)
-    if p <= floor + 1e-12:
-        return f"p ≤ {floor:.3g}"
-    return f"p = {p:.3g}"

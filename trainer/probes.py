@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from schemas.analysis import ProbeHeadline, ProbeLayer, ProbeResult, ProbeSettings
-from trainer.nulls import label_permutations
+from trainer.stats import bootstrap_interval, grouped_bootstrap, label_permutations, max_statistic_p, permutation_p
 
 PERMUTATION_CHUNK = 250
 
@@ -166,17 +166,6 @@ def _logistic_correct(X: np.ndarray, y: np.ndarray, train: np.ndarray, test_fold
     return correct
 
 
-def group_bootstrap(correct: np.ndarray, group: np.ndarray, draws: int, rng: np.random.Generator) -> np.ndarray:
-    """correct [n, L] -> [draws, L] accuracies with groups resampled with replacement."""
-    codes = np.unique(group, return_inverse=True)[1]
-    G = codes.max() + 1
-    sums = np.zeros((G, correct.shape[1]))
-    np.add.at(sums, codes, correct)
-    sizes = np.bincount(codes, minlength=G).astype(float)
-    counts = rng.multinomial(G, np.full(G, 1.0 / G), size=draws).astype(float)
-    return (counts @ sums) / (counts @ sizes)[:, None]
-
-
 def probe(
     states: np.ndarray,
     data: ProbeData,
@@ -232,14 +221,12 @@ def probe(
     spread = np.full(len(layers), np.nan)
     if config.cv_seeds > 1:
         spread[headline_idx] = np.std(np.stack(seed_accuracy), axis=0)[headline_idx]
-    boot = group_bootstrap(correct, data.unit if permute else data.fold_group, config.bootstrap, rng)
-    low, high = np.percentile(boot, [2.5, 97.5], axis=0)
+    low, high = bootstrap_interval(grouped_bootstrap(correct, data.unit if permute else data.fold_group, config.bootstrap, rng))
     chance = float(np.bincount(y, minlength=K).max() / n)
     has_null = null.shape[1] > 0
     if has_null:
-        p_layer = (1 + (null >= observed[:, None]).sum(axis=1)) / (1 + null.shape[1])
-        family_max = null.max(axis=0)
-        p_family = (1 + (family_max[None, :] >= observed[:, None]).sum(axis=1)) / (1 + null.shape[1])
+        p_layer = permutation_p(observed, null)
+        p_family = max_statistic_p(observed, null)
         null_mean, null_high = null.mean(axis=1), np.percentile(null, 95, axis=1)
 
     def r(x: float) -> float:
@@ -314,7 +301,7 @@ def _headline(
     p = None
     if accuracy is not None:  # the null of the ridge accuracy averaged over the headline layers
         over = accuracy[idx].mean(axis=0)
-        p = float((1 + (over[1:] >= over[0]).sum()) / len(over))
+        p = float(permutation_p(over[0], over[1:]))
     if not config.logistic:
         return None, "logistic regression not run (disabled)"
     if len(data.classes) > config.headline_max_classes:
@@ -324,8 +311,8 @@ def _headline(
         )
     train, test_fold = assign_folds(data, config.folds, config.seed)
     correct = np.stack([_logistic_correct(states[i], y, train, test_fold, config.C) for i in idx], axis=1)
-    boot = group_bootstrap(correct, data.unit if accuracy is not None else data.fold_group, config.bootstrap, rng)
-    low, high = np.percentile(boot.mean(axis=1), [2.5, 97.5])
+    boot = grouped_bootstrap(correct, data.unit if accuracy is not None else data.fold_group, config.bootstrap, rng)
+    low, high = bootstrap_interval(boot.mean(axis=1))
     return (
         ProbeHeadline(
             layers=headline_layers,

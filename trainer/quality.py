@@ -39,8 +39,8 @@ from schemas.analysis import (
 from schemas.run import ModelInfo
 from trainer.confounds import shared_scenarios
 from trainer.linalg import gram_matrices, thirds, unit
-from trainer.nulls import null_test
 from trainer.rundata import RunData
+from trainer.stats import null_test, permutation_p
 
 ALPHA = 0.05
 MIN_FIRST_PC_TEXTS = 4
@@ -389,7 +389,7 @@ def compute_quality(run: RunData, *, report_layer: int, down: DownProjections, s
             else:
                 null = pc_null[len(rows)]
                 observed = float(ratio[deep_idx].mean())
-                pc_test = null_test(observed, null, p=float((1 + (null >= observed).sum()) / (1 + len(null))))
+                pc_test = null_test(observed, null)
                 shape = shape_of(pc_test)
         alone = len(rows) < 2
         text_align = []
@@ -399,7 +399,7 @@ def compute_quality(run: RunData, *, report_layer: int, down: DownProjections, s
                 null = loo_null[len(rows)]
                 item.loo = _r(loo[row])
                 item.loo_null_95 = _r(np.percentile(null, 95))
-                item.loo_p = _r((1 + (null >= loo[row]).sum()) / (1 + len(null)))
+                item.loo_p = _r(permutation_p(loo[row], null))
             text_align.append(item)
         lowest = [] if alone else sorted(text_align, key=lambda t: t.loo if t.loo is not None else 0.0)[:LOWEST]
         order = np.argsort(-report_gram[ci])[: min(NEAREST, n_concepts - 1)]
@@ -410,7 +410,7 @@ def compute_quality(run: RunData, *, report_layer: int, down: DownProjections, s
             weights = coef[report_idx, :, ci]
             top = np.argsort(-np.abs(weights))[:CONTRIBUTORS]
             assert rebuilt is not None and redundancy_null is not None
-            test = null_test(float(rebuilt[ci]), redundancy_null, p=float((1 + (redundancy_null >= rebuilt[ci]).sum()) / (1 + len(redundancy_null))))
+            test = null_test(float(rebuilt[ci]), redundancy_null)
             redundancy = Redundancy(
                 r2_by_layer=[_r(v) for v in r2[:, ci]],
                 r2=_r(r2[report_idx, ci]),
@@ -464,11 +464,7 @@ def compute_quality(run: RunData, *, report_layer: int, down: DownProjections, s
         redundancy_chance_r2=_r(min(1.0, (n_concepts - 1) / hidden)),
         redundancy_null=None
         if rebuilt is None or redundancy_null is None
-        else null_test(
-            float(np.median(rebuilt)),
-            redundancy_null,
-            p=float((1 + (redundancy_null >= np.median(rebuilt)).sum()) / (1 + len(redundancy_null))),
-        ),
+        else null_test(float(np.median(rebuilt)), redundancy_null),
         down_projection=down.source,
         concepts=concepts,
     )

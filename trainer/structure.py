@@ -17,6 +17,7 @@ from collections import Counter
 import numpy as np
 
 from schemas.analyses import AgreementLayer, ClusterFate, Pair, PairsReport, RecoveredGroup, StabilityReport, StructureReport
+from trainer.stats import permutation_p
 
 PERMUTATIONS = 1000
 SEED = 0
@@ -90,7 +91,7 @@ def _agreement(layer: int, groups: np.ndarray, truth: np.ndarray, shuffled: np.n
         ari=round(ari, 5),
         null_mean=round(float(null.mean()), 5),
         null_high=round(float(np.quantile(null, 0.95)), 5),
-        p_value=round(float((1 + (null >= ari - 1e-12).sum()) / (1 + len(null))), 5),
+        p_value=round(float(permutation_p(ari, null)), 5),
     )
 
 

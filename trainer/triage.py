@@ -33,8 +33,8 @@ from schemas.analysis import (
 from schemas.finding import Finding
 from trainer.confounds import shared_scenarios
 from trainer.linalg import gram_matrices, unit
-from trainer.nulls import format_p
 from trainer.rundata import RunData
+from trainer.stats import format_p
 
 CONCEPTS_PER_CLUSTER = 3
 ALPHA = 0.05

@@ -23,9 +23,10 @@ import numpy as np
 from schemas.analysis import ClusterValidation, ProbeResult, SourceGeometry, ThirdSummary, ValenceLayer, ValidationReport, ValidationThresholds
 from trainer.confounds import narrator_confound, scenario_confound, shared_scenarios, source_vectors
 from trainer.linalg import default_report_layer, gram_matrices, thirds
-from trainer.nulls import cluster_statistics, compare, holm, label_permutations, null_test
+from trainer.nulls import cluster_statistics
 from trainer.probes import ProbeConfig, ProbeData, probe
 from trainer.rundata import RunData
+from trainer.stats import holm, label_permutations, null_test, permutation_p, two_sided_p, z_score
 
 ALPHA = 0.05
 MIN_CLUSTER_CONCEPTS = 4
@@ -40,16 +41,10 @@ def label_from_null(side: str, p_adjusted: float, alpha: float = ALPHA) -> str:
     return "scattered"
 
 
-def two_sided(observed: np.ndarray, null: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """-> z, two-sided p, side ("above"/"below" as bool above), p_above, p_below."""
-    z, p_above, p_below, mean = compare(observed, null)
-    p = np.minimum(1.0, 2 * np.minimum(p_above, p_below))
-    return z, p, observed >= mean, p_above, p_below
-
-
 def cluster_tests(cohesion: np.ndarray, judged: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """cohesion [K, 1+P] (observed first) -> z [K], Holm-adjusted two-sided p [K] (NaN if not judged), above [K]."""
-    z, p, above, _, _ = two_sided(cohesion[:, 0], cohesion[:, 1:])
+    z = z_score(cohesion[:, 0], cohesion[:, 1:])
+    p, above = two_sided_p(cohesion[:, 0], cohesion[:, 1:])
     adjusted = np.full(len(p), np.nan)
     if judged.any():
         adjusted[judged] = holm(p[judged])
@@ -84,7 +79,7 @@ def valence_separation(vectors: np.ndarray, valences: list[str], layers: list[in
         auc_all = ((perms * ranks).sum(axis=1) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)  # Mann-Whitney
         separation_all = np.maximum(auc_all, 1 - auc_all)
         auc = float(auc_all[0])
-        p = float((1 + (separation_all[1:] >= separation_all[0] - 1e-12).sum()) / (1 + permutations))
+        p = float(permutation_p(separation_all[0], separation_all[1:]))
         pos, neg = kept[labels], kept[~labels]
         spread = float(scores.std())
         effect = abs(float(pos.mean() - neg.mean())) / spread if spread > 0 else 0.0
@@ -185,11 +180,9 @@ def compute_validation(
             if part in third_tests:
                 mean_coh, mean_sil, z, adjusted, above = third_tests[part]
                 side = "above" if above[k] else "below"
-                p_one = compare(mean_coh[k, :1], mean_coh[k, None, 1:])[1 if side == "above" else 2][0]
-                p_two = min(1.0, 2 * p_one)
+                p_two = float(two_sided_p(mean_coh[k, 0], mean_coh[k, 1:])[0])
                 coh_test = null_test(c_obs, mean_coh[k, 1:], p=p_two, p_adjusted=None if small else adjusted[k], side=side)
-                sil_p = compare(mean_sil[k, :1], mean_sil[k, None, 1:])[1][0]
-                sil_test = null_test(s_obs, mean_sil[k, 1:], p=sil_p)
+                sil_test = null_test(s_obs, mean_sil[k, 1:])
                 label = "too small to judge" if small else label_from_null(side, adjusted[k])
             else:
                 coh_test = sil_test = None
@@ -257,8 +250,8 @@ def _source_geometry(source: str, recipe: str, vectors: np.ndarray, codes: np.nd
     for k, code in enumerate(present):
         if judged[k]:
             side = "above" if above[k] else "below"
-            p_one = compare(coh[0, k, :1], coh[0, k, None, 1:])[1 if above[k] else 2][0]
-            out[cluster_names[code]] = null_test(float(coh[0, k, 0]), coh[0, k, 1:], p=min(1.0, 2 * p_one), p_adjusted=adjusted[k], side=side)
+            p_two = float(two_sided_p(coh[0, k, 0], coh[0, k, 1:])[0])
+            out[cluster_names[code]] = null_test(float(coh[0, k, 0]), coh[0, k, 1:], p=p_two, p_adjusted=adjusted[k], side=side)
     return SourceGeometry(source=source, recipe=recipe, n_concepts=len(codes), clusters=out)  # type: ignore[arg-type]
 
 
