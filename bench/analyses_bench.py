@@ -32,13 +32,13 @@ def median_seconds(step, repeats: int = REPEATS) -> float:
 
 
 def main(run_dir: Path) -> None:
-    from toolkit.jsonio import write_json
-    from trainer import plots
-    from trainer.analysis import analyze, single_threaded_blas
+    from base.jsonio import write_json
+    from trainer.report import plots
+    from trainer.analysis.pipeline import analyze, single_threaded_blas
     from trainer.linalg import default_report_layer
-    from trainer.report import ReportInputs, affect, environment, lens, pairs, stability, structure
-    from trainer.research import compute_analyses
-    from trainer.runfolder import RunFolder
+    from trainer.report.render import ReportInputs, affect, environment, lens, pairs, stability, structure
+    from trainer.analysis.research import compute_analyses
+    from trainer.runfolder.folder import RunFolder
 
     run = RunFolder.read(run_dir)
     layer = default_report_layer(run.layers)

@@ -93,7 +93,7 @@ def synthetic_run(root: Path, *, n_concepts: int, n_clusters: int, stories: int,
     from schemas.finding import LintReport
     from schemas.manifest import Manifest
     from schemas.run import TextRecord
-    from trainer.runfolder import RunFolder
+    from trainer.runfolder.folder import RunFolder
 
     model = root.parent / f"{root.name}-model"
     model.mkdir(parents=True)
@@ -145,12 +145,12 @@ IN_TARGET = ("load run folder", "read down-projections", "quality", "validation 
 def time_steps(run_dir: Path) -> tuple[dict[str, float], str]:
     """Seconds per analysis step on a run folder, and a one-line description of the run."""
     from trainer.linalg import default_report_layer
-    from trainer.plots import write_pictures
-    from trainer.runfolder import RunFolder
-    from trainer.quality import compute_quality, load_down_projections
-    from trainer.report import render_html
-    from trainer.triage import compute_triage
-    from trainer.validation import compute_validation
+    from trainer.report.plots import write_pictures
+    from trainer.runfolder.folder import RunFolder
+    from trainer.analysis.quality import compute_quality, load_down_projections
+    from trainer.report.render import render_html
+    from trainer.analysis.triage import compute_triage
+    from trainer.analysis.validation import compute_validation
 
     timings: dict[str, float] = {}
 
@@ -188,7 +188,7 @@ def time_steps(run_dir: Path) -> tuple[dict[str, float], str]:
 
 
 def bench(run_dir: Path, label: str, target: float | None) -> float:
-    from trainer.analysis import single_threaded_blas
+    from trainer.analysis.pipeline import single_threaded_blas
 
     with single_threaded_blas():  # as analyze() runs it
         ours, about = time_steps(run_dir)

@@ -37,8 +37,8 @@ sys.path.insert(0, str(REPO))
 
 from toolkit.config import load_config  # noqa: E402
 from toolkit.corpus import open_corpus  # noqa: E402
-from trainer.extract import Pooling, iter_pooled, tokenize  # noqa: E402
-from trainer.model import LoadedModel, cpu_supports_bf16, load_model, models_dir, resolve_model  # noqa: E402
+from trainer.extraction.extract import Pooling, iter_pooled, tokenize  # noqa: E402
+from trainer.extraction.model import LoadedModel, cpu_supports_bf16, load_model, models_dir, resolve_model  # noqa: E402
 from trainer.run import training_rows  # noqa: E402
 
 BATCH = 16

@@ -82,9 +82,9 @@ def main() -> None:
         raise SystemExit("llama-cpp-python is not installed (see this script's docstring)") from None
     import torch
 
-    from trainer.model import bundled_gguf, load_model, resolve_model
-    from trainer.runfolder import read_control_vector
-    from trainer.steering import steering_hook
+    from trainer.extraction.model import bundled_gguf, load_model, resolve_model
+    from trainer.runfolder.folder import read_control_vector
+    from trainer.use.steering import steering_hook
 
     _, directions = read_control_vector(args.run / "gguf" / f"{args.concept}.gguf")
     if args.block not in directions:

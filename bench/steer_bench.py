@@ -27,9 +27,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from trainer.readout import open_run  # noqa: E402
+from trainer.use.readout import open_run  # noqa: E402
 from trainer.reporter import Reporter  # noqa: E402
-from trainer.steering import (  # noqa: E402
+from trainer.use.steering import (  # noqa: E402
     CHECK_STRENGTHS,
     N_RANDOM,
     SLOT_PROMPTS,

@@ -57,7 +57,7 @@ def stale(directory: Path = SCHEMA_DIR) -> list[str]:
 
 def export(directory: Path = SCHEMA_DIR) -> list[str]:
     """Write every schema whose content changed; return the names written."""
-    from toolkit.jsonio import atomic_write_text
+    from base.jsonio import atomic_write_text
 
     written = stale(directory)
     for name in written:

@@ -231,7 +231,7 @@ def write_run(
 def _write_with_runfolder(root, model, vectors, texts, acts, lint_report, store_dtype) -> Path:
     from schemas.finding import LintReport
     from schemas.run import TextRecord
-    from trainer.runfolder import RunFolder
+    from trainer.runfolder.folder import RunFolder
 
     info = run_info(model, len(texts), format_version=2)
     info.extraction.store_dtype = store_dtype

@@ -21,9 +21,9 @@ from conftest import MANIFEST
 from schemas.export import SCHEMA_DIR
 from schemas.manifest import Manifest
 from toolkit.cli import app
-from trainer.affect import compute_affect
-from trainer.lens import load_unembedding, logit_lens, token_kind
-from trainer.structure import adjusted_rand_many, cluster_fates, compute_pairs, compute_stability, compute_structure
+from trainer.analysis.affect import compute_affect
+from trainer.analysis.lens import load_unembedding, logit_lens, token_kind
+from trainer.analysis.structure import adjusted_rand_many, cluster_fates, compute_pairs, compute_stability, compute_structure
 
 runner = CliRunner(env={"COLUMNS": "1000"})
 PRONOUNS = ["he", "she", "they", "him", "her", "his", "we", "i"]
@@ -301,9 +301,9 @@ def test_cohesion_picture_draws_a_given_null_band(tmp_path: Path):
     """The band issue 11's null supplies is drawn: grey pixels where the plain picture has none."""
     from PIL import Image
 
-    from trainer.plots import cohesion_by_layer
-    from trainer.runfolder import RunFolder
-    from trainer.validation import compute_validation
+    from trainer.report.plots import cohesion_by_layer
+    from trainer.runfolder.folder import RunFolder
+    from trainer.analysis.validation import compute_validation
 
     run = RunFolder.read(write_run(tmp_path / "run"))
     validation = compute_validation(run, probes=False)

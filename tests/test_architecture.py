@@ -1,5 +1,5 @@
 """The package layering: no import circles (module- or function-level) in toolkit/, trainer/ and
-schemas/; only the CLI imports trainer from toolkit; only trainer/runfolder.py names run files."""
+schemas/; only the CLI imports trainer from toolkit; only trainer/runfolder/folder.py names run files."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("toolkit", "trainer", "schemas")
+PACKAGES = ("base", "toolkit", "trainer", "schemas")
 
 
 def module_files() -> dict[str, Path]:
@@ -35,7 +35,7 @@ def imports_of(name: str, path: Path, modules: set[str]) -> set[str]:
                 anchor = name.split(".") if is_package else name.split(".")[:-1]
                 anchor = anchor[: len(anchor) - (node.level - 1)]
                 base = ".".join(anchor + ([base] if base else []))
-            # ``from trainer import formatting`` imports the module trainer.formatting
+            # ``from trainer.report import formatting`` imports the module trainer.report.formatting
             targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names]
         else:
             continue
@@ -121,6 +121,6 @@ def test_only_runfolder_names_the_run_files():
         str(path.relative_to(ROOT))
         for package in ("trainer",)
         for path in (ROOT / package).rglob("*.py")
-        if path.name != "runfolder.py" and RUN_FILE_NAMES.search(path.read_text(encoding="utf-8"))
+        if path != ROOT / "trainer" / "runfolder" / "folder.py" and RUN_FILE_NAMES.search(path.read_text(encoding="utf-8"))
     )
     assert named == []

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from schemas.export import SCHEMA_DIR
 from toolkit.authoring import editor_command, next_number, slugify
 from toolkit.cli import app
-from toolkit.errors import AmygdalaError
+from base.errors import AmygdalaError
 
 # Wide enough that rich never wraps: an error must stay one line.
 runner = CliRunner(env={"COLUMNS": "1000"})

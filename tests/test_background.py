@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.errors import AmygdalaError
+from base.errors import AmygdalaError
 from trainer.background import Background
 from train_helpers import CONCEPTS, corpus_files, llama_dir, text  # noqa: F401  (fixture)
 
@@ -89,9 +89,9 @@ def test_a_fresh_train_process_lints_beside_the_model_and_still_refuses_lint_err
 
 
 def test_the_probes_give_the_same_report_from_a_spawned_process(make_corpus, tmp_path, llama_dir):  # noqa: F811
-    from trainer.analysis import _folder_probes, _timed, single_threaded_blas
-    from trainer.runfolder import RunFolder
-    from trainer.validation import compute_probes
+    from trainer.analysis.pipeline import _folder_probes, _timed, single_threaded_blas
+    from trainer.runfolder.folder import RunFolder
+    from trainer.analysis.validation import compute_probes
 
     extra = {f"stories/{c}/more{k}.txt": text(300 + 7 * i + k) for i, c in enumerate(CONCEPTS) for k in range(5)}
     corpus = make_corpus({**corpus_files(), **extra})

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from conftest import REPO
-from toolkit.errors import AmygdalaError
+from base.errors import AmygdalaError
 
 # Blocks the import of the extras the way an install without them would (find_spec answers None).
 BLOCKED = "import sys\nfor name in ('torch', 'transformers'):\n    sys.modules[name] = None\n"
@@ -39,7 +39,7 @@ def test_lint_and_coverage_need_no_training_extras(tmp_path):
 
 
 def test_the_missing_default_model_says_how_to_install_it(monkeypatch):
-    from trainer.model import DEFAULT_PACKAGE, bundled_gguf
+    from trainer.extraction.model import DEFAULT_PACKAGE, bundled_gguf
 
     monkeypatch.setitem(sys.modules, DEFAULT_PACKAGE, None)
     with pytest.raises(AmygdalaError) as err:

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from _synthetic_run import write_run
 from schemas.export import SCHEMA_DIR
 from toolkit.cli import app
-from trainer.compare import compare_runs
+from trainer.analysis.compare import compare_runs
 
 runner = CliRunner(env={"COLUMNS": "1000"})
 REWRITTEN = "stories/split_2_a.txt"

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from schemas.run import TextRecord
-from trainer.evaluate import heldout_zscores, rank_hits, summarise
-from trainer.readout import projections, reference_stats, zscores
-from trainer.steering import family_scores, random_zscores, recommend
+from trainer.use.evaluate import heldout_zscores, rank_hits, summarise
+from trainer.use.readout import projections, reference_stats, zscores
+from trainer.use.steering import family_scores, random_zscores, recommend
 from trainer.vectors import concept_vectors
 
 

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from _synthetic_run import write_run
 from toolkit.cli import app
-from trainer.formatting import layer_span, percent, signed, unsigned
+from trainer.report.formatting import layer_span, percent, signed, unsigned
 
 runner = CliRunner(env={"COLUMNS": "1000"})
 

@@ -13,7 +13,7 @@ from schemas.export import stale
 from toolkit.cli import app
 from toolkit.config import load_config
 from toolkit.corpus import load_corpus, load_manifest, resolve_locations
-from toolkit.errors import AmygdalaError
+from base.errors import AmygdalaError
 
 from conftest import MANIFEST, REPO
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from toolkit.errors import AmygdalaError
-from trainer.runfolder import control_vector_layers, read_control_vector, write_control_vectors
+from base.errors import AmygdalaError
+from trainer.runfolder.folder import control_vector_layers, read_control_vector, write_control_vectors
 
 
 def test_layer_l_is_written_as_direction_l_minus_1(tmp_path):

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from _synthetic_run import LAYERS, OUTLIER, directions, write_model, write_run
-from trainer.analysis import analyze
-from trainer.quality import first_pc_variance_ratio, load_down_projections, loo_alignment, ridge_redundancy, shuffled_redundancy
-from trainer.runfolder import RunFolder
+from trainer.analysis.pipeline import analyze
+from trainer.analysis.quality import first_pc_variance_ratio, load_down_projections, loo_alignment, ridge_redundancy, shuffled_redundancy
+from trainer.runfolder.folder import RunFolder
 
 
 def quality_of(run_dir: Path, **kwargs):

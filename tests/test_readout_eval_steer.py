@@ -53,16 +53,16 @@ def same_cache(trained, monkeypatch):
 
 
 def _forbid_model(monkeypatch):
-    import trainer.model
+    import trainer.extraction.model
 
     def refuse(*args, **kwargs):
         raise AssertionError("the model was loaded although every text is cached")
 
-    monkeypatch.setattr(trainer.model, "load_model", refuse)
+    monkeypatch.setattr(trainer.extraction.model, "load_model", refuse)
 
 
 def test_readout_uses_the_runs_extraction_and_the_cache(trained, same_cache, monkeypatch, tmp_path):
-    from trainer.readout import open_run, projections, reference_stats, zscores
+    from trainer.use.readout import open_run, projections, reference_stats, zscores
 
     run = trained["run"]
     corpus_text = trained["corpus"] / "stories" / "calm.txt"
@@ -137,9 +137,9 @@ def test_eval_and_readout_errors_are_one_line(trained, same_cache, tmp_path):
 def test_steering_fast_path_equals_a_hook_on_the_full_model(trained, same_cache):
     import torch
 
-    from trainer.readout import open_run
+    from trainer.use.readout import open_run
     from trainer.reporter import Reporter
-    from trainer.steering import SteeringRunner, load_run_model, steering_hook
+    from trainer.use.steering import SteeringRunner, load_run_model, steering_hook
 
     view = open_run(trained["run"])
     lm = load_run_model(view, Reporter())

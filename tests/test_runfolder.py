@@ -1,4 +1,4 @@
-"""trainer.runfolder: both run folder formats read to the same Run, activations stream in and map
+"""trainer.runfolder.folder: both run folder formats read to the same Run, activations stream in and map
 back, reports are typed and atomic, and a broken folder fails in one line naming the file."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 from _synthetic_run import HIDDEN, LAYERS, write_run
 from schemas.analysis import QualityReport, TriageReport
 from toolkit.cli import app
-from toolkit.errors import AmygdalaError
-from trainer.analysis import analyze
-from trainer.runfolder import QUALITY, RunFolder, from_stored, to_stored
+from base.errors import AmygdalaError
+from trainer.analysis.pipeline import analyze
+from trainer.runfolder.folder import QUALITY, RunFolder, from_stored, to_stored
 
 runner = CliRunner(env={"COLUMNS": "1000"})
 

@@ -11,10 +11,10 @@ import pytest
 from _synthetic_run import run_info
 from schemas.manifest import Manifest
 from schemas.run import ReadoutInfo, TextRecord
-from trainer.confounds import narrator_confound, scenario_confound
-from trainer.probes import ProbeConfig, ProbeData, RidgeLayer, assign_folds, probe, standardise
-from trainer.rundata import RunData
-from trainer.validation import compute_validation
+from trainer.analysis.confounds import narrator_confound, scenario_confound
+from trainer.analysis.probes import ProbeConfig, ProbeData, RidgeLayer, assign_folds, probe, standardise
+from trainer.runfolder.data import RunData
+from trainer.analysis.validation import compute_validation
 
 FAST = ProbeConfig(permutations=99, bootstrap=200, cv_seeds=1, logistic=False)
 

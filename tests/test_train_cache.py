@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 from schemas.run import TrainConfig
 from toolkit.cli import app
-from trainer.cache import ActivationCache
-from trainer.model import resolve_model
-from trainer.activations import ArraySink, extract
+from trainer.extraction.cache import ActivationCache
+from trainer.extraction.model import resolve_model
+from trainer.extraction.activations import ArraySink, extract
 from trainer.reporter import Reporter
 from train_helpers import cache_dir, corpus_files, llama_dir, read_run, text  # noqa: F401  (fixtures)
 

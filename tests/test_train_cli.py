@@ -14,8 +14,8 @@ from schemas.finding import LintReport
 from schemas.run import ReadoutInfo, RunInfo, TextsFile
 from toolkit.cli import app
 from toolkit.corpus import load_corpus
-from trainer.runfolder import read_control_vector
-from trainer.model import resolve_model
+from trainer.runfolder.folder import read_control_vector
+from trainer.extraction.model import resolve_model
 from trainer.vectors import concept_vectors
 from train_helpers import CONCEPTS, cache_dir, corpus_files, llama_dir, read_run, text  # noqa: F401  (fixtures)
 

@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 
 from schemas.run import RunInfo
 from toolkit.cli import app
-from trainer.runfolder import read_control_vector
-from trainer.model import bundled_gguf, file_sha256, models_dir
+from trainer.runfolder.folder import read_control_vector
+from trainer.extraction.model import bundled_gguf, file_sha256, models_dir
 from train_helpers import corpus_files, read_run
 
 pytestmark = pytest.mark.model

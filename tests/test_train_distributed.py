@@ -16,8 +16,8 @@ import pytest
 
 from train_helpers import CONCEPTS, llama_dir, read_run, text  # noqa: F401  (fixture)
 from toolkit.corpus import load_corpus
-from trainer.cache import text_key
-from trainer.distributed import Ranks, shard
+from trainer.extraction.cache import text_key
+from trainer.extraction.distributed import Ranks, shard
 from trainer.run import training_rows
 
 AMYGDALA = str(Path(sys.executable).parent / "amygdala")
@@ -110,7 +110,7 @@ def _ranks(args: list[str], cache: Path, cwd: Path, die_after: int) -> tuple[sub
         port = str(s.getsockname()[1])
     common = dict(MASTER_ADDR="127.0.0.1", MASTER_PORT=port, WORLD_SIZE="2", OMP_NUM_THREADS="1")
     dying = (
-        "import os, sys, trainer.extract as x\n"
+        "import os, sys, trainer.extraction.extract as x\n"
         "real = x.iter_pooled\n"
         "def counted(*a, **k):\n"
         "    for n, batch in enumerate(real(*a, **k)):\n"

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from toolkit.errors import AmygdalaError
-from trainer.extract import Pooling, iter_pooled, model_inputs, tokenize
-from trainer.model import decoder_blocks, load_model, resolve_model
+from base.errors import AmygdalaError
+from trainer.extraction.extract import Pooling, iter_pooled, model_inputs, tokenize
+from trainer.extraction.model import decoder_blocks, load_model, resolve_model
 from train_helpers import cache_dir, gpt2_dir, llama_dir, text  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.usefixtures("cache_dir")

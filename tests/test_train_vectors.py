@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from toolkit.errors import AmygdalaError
+from base.errors import AmygdalaError
 from trainer.vectors import concept_vectors, neutral_components, project_out, trainable_concepts
 
 H = 16

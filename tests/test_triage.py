@@ -12,10 +12,10 @@ from typer.testing import CliRunner
 
 from _synthetic_run import DUPLICATES, LINTED, OUTLIER, write_run
 from toolkit.cli import app
-from trainer.analysis import analyze
-from trainer.report import render_markdown
-from trainer.runfolder import RunFolder
-from trainer.triage import far_detail
+from trainer.analysis.pipeline import analyze
+from trainer.report.render import render_markdown
+from trainer.runfolder.folder import RunFolder
+from trainer.analysis.triage import far_detail
 
 runner = CliRunner(env={"COLUMNS": "1000"})
 
@@ -147,7 +147,7 @@ def test_lint_findings_join_on_the_corpus_relative_path(tmp_path: Path):
 
 
 def test_near_duplicate_filter_finds_exactly_the_brute_force_pairs():
-    from trainer.triage import near_duplicates
+    from trainer.analysis.triage import near_duplicates
 
     rng = np.random.default_rng(0)
     states = rng.normal(size=(4, 60, 16))

@@ -9,11 +9,11 @@ import pytest
 
 from _synthetic_run import CONCEPTS, LAYERS, directions, write_run
 from trainer.linalg import thirds
-from trainer.nulls import cluster_statistics
+from trainer.analysis.clusters import cluster_statistics
 from trainer.stats import holm, label_permutations
-from trainer.probes import ProbeConfig
-from trainer.runfolder import RunFolder
-from trainer.validation import compute_validation, valence_separation
+from trainer.analysis.probes import ProbeConfig
+from trainer.runfolder.folder import RunFolder
+from trainer.analysis.validation import compute_validation, valence_separation
 
 
 @pytest.fixture

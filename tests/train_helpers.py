@@ -128,7 +128,7 @@ def corpus_files() -> dict[str, str]:
 
 def read_run(folder: Path):
     """(texts.json rows, layers, activations, readout info, vectors) of a run folder."""
-    from trainer.runfolder import RunFolder
+    from trainer.runfolder.folder import RunFolder
 
     run = RunFolder.read(folder)
     info, vectors = RunFolder.read_readout(folder)

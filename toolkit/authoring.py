@@ -26,8 +26,8 @@ from schemas.common import SLUG_PATTERN
 from schemas.scenario import ScenarioSpec
 from toolkit.concepts import closest, unknown_concept_message
 from toolkit.corpus import BASELINE, PAIRED, SCENARIO_SPEC, STORIES, Corpus
-from toolkit.errors import AmygdalaError
-from toolkit.jsonio import json_path, write_json
+from base.errors import AmygdalaError
+from base.jsonio import json_path, write_json
 
 _SLUG = re.compile(SLUG_PATTERN)
 # Inside stories/<concept>/ a name may start with a digit ("7", "01_night_bus"), as lint's ST006 allows.

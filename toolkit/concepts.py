@@ -6,7 +6,7 @@ import difflib
 from pathlib import Path
 
 from schemas.manifest import Concept, Manifest
-from toolkit.errors import AmygdalaError
+from base.errors import AmygdalaError
 
 
 def closest(name: str, choices: list[str]) -> str | None:

@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from toolkit.errors import AmygdalaError
-from toolkit.jsonio import json_path, read_text
+from base.errors import AmygdalaError
+from base.jsonio import json_path, read_text
 
 
 class LintSettings(BaseModel):

@@ -21,8 +21,8 @@ from typing import Iterator, Literal
 from schemas.manifest import Manifest
 from schemas.scenario import ScenarioSpec
 from toolkit.config import Config
-from toolkit.errors import AmygdalaError
-from toolkit.jsonio import validate_file
+from base.errors import AmygdalaError
+from base.jsonio import validate_file
 
 TextKind = Literal["story", "baseline", "variant"]
 STORIES = "stories"

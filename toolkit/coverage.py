@@ -18,7 +18,7 @@ from schemas.reports import (
     ScenarioCoverage,
 )
 from toolkit.corpus import Corpus
-from toolkit.errors import AmygdalaError
+from base.errors import AmygdalaError
 
 REQUIRE_ALL = "all"
 REQUIRE_CLUSTERS = "clusters"

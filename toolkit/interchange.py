@@ -36,8 +36,8 @@ from schemas.scenario import ScenarioSpec
 from toolkit.authoring import is_story_name, next_number, slugify
 from toolkit.concepts import closest
 from toolkit.corpus import BASELINE, PAIRED, SCENARIO_SPEC, STORIES, Corpus
-from toolkit.errors import AmygdalaError
-from toolkit.jsonio import atomic_write_text, json_path, jsonl_object, read_text, write_json
+from base.errors import AmygdalaError
+from base.jsonio import atomic_write_text, json_path, jsonl_object, read_text, write_json
 
 KINDS = ("story", "baseline", "variant")
 

@@ -29,7 +29,7 @@ from schemas.finding import Finding
 from toolkit import __version__
 from toolkit.config import Config, LintSettings, load_config
 from toolkit.corpus import SCENARIO_SPEC, Corpus, Text, load_corpus, resolve_locations
-from toolkit.errors import AmygdalaError
+from base.errors import AmygdalaError
 from toolkit.lint.cache import LintCache, key_of
 from toolkit.lint.engine import display_path, lint_cache_dir, lint_corpus, open_cache
 from toolkit.lint.rules import BY_CODE

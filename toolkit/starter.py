@@ -17,8 +17,8 @@ from pathlib import Path
 from schemas.export import SCHEMA_DIR
 from toolkit.config import AMYGDALA_TOML, PYPROJECT
 from toolkit.corpus import DEFAULT_CORPUS, PAIRED, STORIES
-from toolkit.errors import AmygdalaError
-from toolkit.jsonio import atomic_write_text, read_text
+from base.errors import AmygdalaError
+from base.jsonio import atomic_write_text, read_text
 
 BUNDLED_MANIFEST = Path(__file__).parent / "data" / "manifest.json"
 MANIFEST = "manifest.json"

@@ -1,7 +1,7 @@
 """Small linear-algebra and layer helpers shared by the analysis steps (a leaf: numpy only).
 
 quality, validation, triage, plots and report import these from here, never from each other or
-from ``trainer.analysis``, so the analysis modules form no import circle.
+from ``trainer.analysis.pipeline``, so the analysis modules form no import circle.
 """
 
 from __future__ import annotations

@@ -34,15 +34,15 @@ from schemas.run import (
 )
 from toolkit.config import Config
 from toolkit.corpus import Corpus
-from toolkit.errors import AmygdalaError
+from base.errors import AmygdalaError
 from toolkit.lint.textutil import count_words
 from toolkit.stats import narrator_person, pronoun_counts
-from trainer.activations import ArraySink, extract
-from trainer.cache import cache_root, text_key
-from trainer.distributed import Ranks, from_environment, process_group, rank_device
-from trainer.model import placement, resolve_model
+from trainer.extraction.activations import ArraySink, extract
+from trainer.extraction.cache import cache_root, text_key
+from trainer.extraction.distributed import Ranks, from_environment, process_group, rank_device
+from trainer.extraction.model import placement, resolve_model
 from trainer.reporter import Reporter
-from trainer.runfolder import RunFolder, control_vector_layers
+from trainer.runfolder.folder import RunFolder, control_vector_layers
 
 VERSIONED = ("amygdala", "numpy", "torch", "transformers", "tokenizers", "safetensors", "accelerate", "gguf")
 

@@ -19,7 +19,7 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from schemas.run import Method
-from toolkit.errors import AmygdalaError
+from base.errors import AmygdalaError
 
 
 class Row(Protocol):

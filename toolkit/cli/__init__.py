@@ -15,8 +15,8 @@ from toolkit.cli import lint_cmd  # noqa: F401
 from toolkit.cli import init_cmd, lsp_cmd  # noqa: F401
 from toolkit.cli import readout_cmd, eval_cmd, steer_cmd  # noqa: F401
 from toolkit.cli._app import app, report_error
-from toolkit.errors import AmygdalaError
-from trainer.distributed import OtherRank
+from base.errors import AmygdalaError
+from trainer.extraction.distributed import OtherRank
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 
 from toolkit import __version__
-from toolkit.errors import AmygdalaError
+from base.errors import AmygdalaError
 
 app = typer.Typer(
     name="amygdala",

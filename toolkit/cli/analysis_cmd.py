@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from toolkit.cli._app import command, console
-from trainer.formatting import MISSING, layer_span, p_value, rich_label, signed
+from trainer.report.formatting import MISSING, layer_span, p_value, rich_label, signed
 
 if TYPE_CHECKING:
     from schemas.analyses import AnalysesReport
@@ -40,7 +40,7 @@ def _rich(line: str) -> str:
 
 
 def render_validation(out: Console, validation: ValidationReport) -> None:
-    from trainer.triage import adjusted_p, confound_lines, probe_lines
+    from trainer.analysis.triage import adjusted_p, confound_lines, probe_lines
 
     deep = validation.thirds["deep"]
     t = validation.thresholds
@@ -126,7 +126,7 @@ def render_analyses(out: Console, analyses: AnalysesReport | None) -> None:
 
 
 def render_triage(out: Console, triage: TriageReport, limit: int = 20) -> None:
-    from trainer.triage import far_detail
+    from trainer.analysis.triage import far_detail
 
     if not triage.weak_clusters:
         out.print("[green]Every judged cluster is cohesive against its size-matched null in the deep third.[/]")
@@ -203,7 +203,7 @@ def validate_command(
     run: RunArg, layer: LayerOpt = None, model: ModelOpt = None, no_probes: NoProbesOpt = False, lens_layers: LensLayersOpt = "report"
 ) -> None:
     """Per-concept quality and layer-wise cluster validation of a run; writes quality.json, validation.json and the pictures."""
-    from trainer.analysis import analyze_run
+    from trainer.analysis.pipeline import analyze_run
 
     result = analyze_run(run, layer=layer, model_path=model, probes=not no_probes, triage=False, lens_layers=lens_layers)
     render_validation(console, result.validation)
@@ -222,7 +222,7 @@ def triage_command(
     lens_layers: LensLayersOpt = "report",
 ) -> None:
     """Weak clusters, the concepts farthest from their cluster and the texts to rewrite; writes triage.*, report.html and everything validate writes."""
-    from trainer.analysis import analyze_run
+    from trainer.analysis.pipeline import analyze_run
 
     result = analyze_run(run, layer=layer, model_path=model, probes=not no_probes, triage=True, lens_layers=lens_layers)
     render_validation(console, result.validation)
@@ -241,8 +241,8 @@ def compare_command(
     limit: Annotated[int, typer.Option("--limit", min=1, help="Rows to show per table.")] = 15,
 ) -> None:
     """Compare two runs: deep-third cohesion per cluster with flips, per-concept quality, and which texts changed."""
-    from toolkit.jsonio import write_json
-    from trainer.compare import compare_runs
+    from base.jsonio import write_json
+    from trainer.analysis.compare import compare_runs
 
     report = compare_runs(run_a, run_b)
     render_comparison(console, report, limit)

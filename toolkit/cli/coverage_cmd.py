@@ -8,7 +8,7 @@ from rich import box
 from rich.table import Table
 
 from toolkit.cli._app import ConfigOpt, CorpusOpt, ManifestOpt, command, console
-from toolkit.errors import AmygdalaError
+from base.errors import AmygdalaError
 
 if TYPE_CHECKING:
     from schemas.reports import CoverageReport

@@ -9,7 +9,7 @@ import typer
 
 from toolkit.cli._app import command, console
 from toolkit.cli.readout_cmd import LayersOpt, RunArg
-from toolkit.errors import AmygdalaError
+from base.errors import AmygdalaError
 
 
 def _ci(e) -> str:
@@ -53,10 +53,10 @@ def eval_command(
 ) -> None:
     """Top-1 / top-5 readout accuracy among the run's concepts present in the labels, with bootstrap CI and chance, per layer and cluster; writes eval.json and eval_by_layer.png into the run folder."""
     from toolkit.cli.train_cmd import RichReporter
-    from trainer.evalplots import eval_by_layer
-    from trainer.runfolder import EVAL_PNG
-    from trainer.evaluate import evaluate_cv, evaluate_labelled
-    from trainer.readout import open_run, write_eval
+    from trainer.report.evalplots import eval_by_layer
+    from trainer.runfolder.folder import EVAL_PNG
+    from trainer.use.evaluate import evaluate_cv, evaluate_labelled
+    from trainer.use.readout import open_run, write_eval
 
     if cv == (labelled is not None):
         raise AmygdalaError("give either a labelled JSONL file or --cv")

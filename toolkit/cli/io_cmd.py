@@ -75,7 +75,7 @@ def export_command(
 ) -> None:
     """Write every text as JSONL: text, concept, cluster, kind, scenario, path (`amygdala import` reads it back)."""
     from toolkit.interchange import export_records, to_jsonl
-    from toolkit.jsonio import atomic_write_text
+    from base.jsonio import atomic_write_text
 
     _, loaded = open_corpus_from_options(corpus, manifest, config)
     records = export_records(loaded)

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from toolkit.cli._app import ConfigOpt, CorpusOpt, ManifestOpt, command, console, open_corpus_from_options
-from toolkit.errors import AmygdalaError
+from base.errors import AmygdalaError
 
 if TYPE_CHECKING:
     from toolkit.config import Config, LintSettings
@@ -134,7 +134,7 @@ def _lint_and_render(
     else:
         text = {"concise": render.concise, "json": render.as_json, "github": render.github, "sarif": render.sarif}[fmt](result)
     if output_file is not None:
-        from toolkit.jsonio import atomic_write_text
+        from base.jsonio import atomic_write_text
 
         atomic_write_text(output_file, text)
     else:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from toolkit.cli._app import ConfigOpt, CorpusOpt, ManifestOpt, app, command, console, open_corpus_from_options
-from toolkit.errors import AmygdalaError
+from base.errors import AmygdalaError
 
 if TYPE_CHECKING:
     from toolkit.authoring import ConceptBrief

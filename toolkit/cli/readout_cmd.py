@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from toolkit.cli._app import command, console
-from toolkit.errors import AmygdalaError
+from base.errors import AmygdalaError
 
 RunArg = Annotated[Path, typer.Argument(help="A run folder written by `amygdala train`.", show_default=False)]
 LayersOpt = Annotated[Optional[str], typer.Option("--layers", help="Layers to read out (default: all the run's), e.g. 12-24.", show_default=False)]
@@ -16,7 +16,7 @@ LayersOpt = Annotated[Optional[str], typer.Option("--layers", help="Layers to re
 
 def read_inputs(texts: list[str], jsonl: Path | None, text_field: str) -> tuple[list[str], list[str]]:
     """(texts, sources): each argument is a file when one exists at that path, else the text itself."""
-    from toolkit.jsonio import read_text
+    from base.jsonio import read_text
 
     bodies, sources = [], []
     for arg in texts:
@@ -32,7 +32,7 @@ def read_inputs(texts: list[str], jsonl: Path | None, text_field: str) -> tuple[
             bodies.append(arg)
             sources.append("argument")
     if jsonl is not None:
-        from trainer.evaluate import read_records
+        from trainer.use.evaluate import read_records
 
         for source, body in read_records(jsonl, text_field):
             bodies.append(body)
@@ -58,8 +58,8 @@ def readout_command(
     Pooled with the run's model and extraction options through the activation cache, so text read before is not run through the model again. The terminal shows the top concepts at the display layer (the middle of the deep third); --json / --out hold every layer and concept.
     """
     from toolkit.cli.train_cmd import RichReporter
-    from toolkit.jsonio import write_json
-    from trainer.readout import choose_layers, open_run, readout
+    from base.jsonio import write_json
+    from trainer.use.readout import choose_layers, open_run, readout
 
     bodies, sources = read_inputs(texts or [], jsonl, text_field)
     view = open_run(run)

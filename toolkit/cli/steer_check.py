@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from toolkit.cli._app import console
-from toolkit.errors import AmygdalaError
+from base.errors import AmygdalaError
 
 DEFAULT_CHECK_STRENGTHS = "0.25,0.5,1"
 
@@ -20,10 +20,10 @@ def parse_strengths(spec: str) -> list[float]:
 
 def run_check(view, layers: str | None, strengths: str, n_random: int, seed: int, reporter) -> None:
     """The steering check on a run: steering.json and steering_heatmap.png in the run folder, printed summary."""
-    from trainer.evalplots import steering_heatmap
-    from trainer.runfolder import STEERING_PNG
-    from trainer.readout import choose_layers, write_steering
-    from trainer.steering import check_layers, load_run_model, steering_check
+    from trainer.report.evalplots import steering_heatmap
+    from trainer.runfolder.folder import STEERING_PNG
+    from trainer.use.readout import choose_layers, write_steering
+    from trainer.use.steering import check_layers, load_run_model, steering_check
 
     chosen = choose_layers(view, layers) if layers else check_layers(view.info.model.n_layers, view.layers)
     lm = load_run_model(view, reporter)

@@ -9,7 +9,7 @@ import typer
 from toolkit.cli._app import command, console
 from toolkit.cli.readout_cmd import RunArg
 from toolkit.cli.steer_check import DEFAULT_CHECK_STRENGTHS, run_check
-from toolkit.errors import AmygdalaError
+from base.errors import AmygdalaError
 
 DEFAULT_PROMPT = "Tell me about your morning."
 
@@ -33,8 +33,8 @@ def steer_command(
     from rich.table import Table
 
     from toolkit.cli.train_cmd import RichReporter
-    from trainer.readout import open_run, read_steering
-    from trainer.steering import DEFAULT_DEPTH, DEFAULT_STRENGTH, generate_pair, layer_at, load_run_model
+    from trainer.use.readout import open_run, read_steering
+    from trainer.use.steering import DEFAULT_DEPTH, DEFAULT_STRENGTH, generate_pair, layer_at, load_run_model
 
     view = open_run(run)
     reporter = RichReporter()

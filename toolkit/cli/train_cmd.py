@@ -12,7 +12,7 @@ import annotated_types
 import typer
 
 from toolkit.cli._app import ConfigOpt, CorpusOpt, ManifestOpt, command, console, err_console, open_corpus_from_options
-from toolkit.errors import AmygdalaError
+from base.errors import AmygdalaError
 
 
 class RichReporter:
@@ -151,14 +151,14 @@ def train_command(
     console.print(f"wrote {result.folder}", markup=False)
     if steer_check:
         from toolkit.cli.steer_check import DEFAULT_CHECK_STRENGTHS, run_check
-        from trainer.readout import open_run
-        from trainer.steering import N_RANDOM
+        from trainer.use.readout import open_run
+        from trainer.use.steering import N_RANDOM
 
         run_check(open_run(result.folder), None, DEFAULT_CHECK_STRENGTHS, N_RANDOM, 0, RichReporter())
     if not analyze:
         return
     from toolkit.cli.analysis_cmd import render_analyses, render_triage, render_validation
-    from trainer.analysis import analyze_run
+    from trainer.analysis.pipeline import analyze_run
 
     try:
         analysis = analyze_run(result.folder, probes=not no_probes, triage=True)

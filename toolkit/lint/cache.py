@@ -24,7 +24,7 @@ from typing import Any
 
 from toolkit import __version__
 from toolkit.corpus import Text
-from toolkit.jsonio import atomic_write_text
+from base.jsonio import atomic_write_text
 
 CACHE_FORMAT = 2
 _KEEP_STORES = 4

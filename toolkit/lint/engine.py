@@ -22,7 +22,7 @@ from typing import Any, Iterable, Iterator
 from schemas.finding import Finding, LintReport, Severity
 from toolkit.config import Config, LintSettings
 from toolkit.corpus import BASELINE, SCENARIO_SPEC, Corpus, Text
-from toolkit.errors import AmygdalaError
+from base.errors import AmygdalaError
 from toolkit.lint.cache import LintCache, corpus_key, fingerprint, key_of
 from toolkit.lint.lexicon import Lexicon, build_lexicon
 from toolkit.lint.model import CorpusContext, FileContext, Hit, scenario_texts

@@ -7,7 +7,7 @@ from typing import Iterable
 
 from schemas.finding import Severity
 from toolkit.config import LintSettings
-from toolkit.errors import AmygdalaError
+from base.errors import AmygdalaError
 from toolkit.lint.rules import BY_CODE, BY_NAME
 
 

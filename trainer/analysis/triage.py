@@ -31,9 +31,9 @@ from schemas.analysis import (
     WeakCluster,
 )
 from schemas.finding import Finding
-from trainer.confounds import shared_scenarios
+from trainer.analysis.confounds import shared_scenarios
 from trainer.linalg import gram_matrices, unit
-from trainer.rundata import RunData
+from trainer.runfolder.data import RunData
 from trainer.stats import format_p
 
 CONCEPTS_PER_CLUSTER = 3

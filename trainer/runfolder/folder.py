@@ -37,9 +37,9 @@ from pydantic import BaseModel
 from schemas.finding import LintReport
 from schemas.manifest import Manifest
 from schemas.run import ReadoutInfo, RunInfo, StoreDType, TextRecord, TextsFile
-from toolkit.errors import AmygdalaError
-from toolkit.jsonio import atomic_write_bytes, atomic_write_text, validate_file, write_json
-from trainer.rundata import RunData
+from base.errors import AmygdalaError
+from base.jsonio import atomic_write_bytes, atomic_write_text, validate_file, write_json
+from trainer.runfolder.data import RunData
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -288,7 +288,7 @@ class RunBuilder:
 
     def commit(self, info: RunInfo) -> Path:
         """Write run.json and move the finished folder to ``out``, replacing an earlier run folder there."""
-        from trainer.cache import publish_modes
+        from trainer.extraction.cache import publish_modes
 
         for writer in self._writers:
             writer.close()

@@ -3,7 +3,7 @@
 ``analyze_run`` is the single entry point (``amygdala train`` calls it after extraction;
 ``amygdala validate`` and ``amygdala triage`` call it alone). Everything numeric lives in
 the sibling modules as pure functions of a ``RunData``; this module reads the run and writes its
-reports through ``trainer.runfolder``.
+reports through ``trainer.runfolder.folder``.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING, TypeVar
 from schemas.analyses import AnalysesReport
 from schemas.analysis import NotSteering, QualityReport, TriageReport, ValidationReport
 from schemas.evaluation import SteeringReport
-from toolkit.errors import AmygdalaError
+from base.errors import AmygdalaError
 from trainer.linalg import default_report_layer
-from trainer.rundata import RunData
-from trainer.runfolder import ANALYSES, QUALITY, REPORT_HTML, STEERING, TRIAGE, TRIAGE_MD, VALIDATION, Run, RunFolder
+from trainer.runfolder.data import RunData
+from trainer.runfolder.folder import ANALYSES, QUALITY, REPORT_HTML, STEERING, TRIAGE, TRIAGE_MD, VALIDATION, Run, RunFolder
 
 if TYPE_CHECKING:
     from trainer.background import Background
-    from trainer.validation import ProbeReports
+    from trainer.analysis.validation import ProbeReports
 
 T = TypeVar("T")
 
@@ -71,7 +71,7 @@ def analyze(
     report_layer = layer if layer is not None else default_report_layer(run.layers)
     if report_layer not in run.layers:
         raise AmygdalaError(f"layer {report_layer} is not in the run (layers {run.layers[0]}..{run.layers[-1]})", run.root)
-    from trainer.research import lens_layer_list
+    from trainer.analysis.research import lens_layer_list
 
     lens_at = lens_layer_list(lens_layers, run.layers, report_layer) if analyses else None  # a bad spec fails before any work
     with single_threaded_blas():
@@ -96,7 +96,7 @@ def _start_probes(run: RunData, layer: int) -> "Background[tuple[ProbeReports, f
     enough, in a thread otherwise (numpy and scikit-learn release the GIL in their heavy loops, but
     the rest of the analysis holds it, so a process finishes sooner)."""
     from trainer.background import Background, imports_pending
-    from trainer.validation import compute_probes
+    from trainer.analysis.validation import compute_probes
 
     if isinstance(run, Run) and imports_pending("sklearn") and len(run.texts) * len(run.layers) >= PROBES_IN_A_PROCESS_FROM:
         return Background(_timed, _folder_probes, run.root, [layer], process=True)
@@ -104,7 +104,7 @@ def _start_probes(run: RunData, layer: int) -> "Background[tuple[ProbeReports, f
 
 
 def _folder_probes(root: Path, layers: list[int]) -> "ProbeReports":
-    from trainer.validation import compute_probes
+    from trainer.analysis.validation import compute_probes
 
     with single_threaded_blas():
         return compute_probes(RunFolder.read(root), layers)
@@ -118,9 +118,9 @@ def _analyze(
     lens_at: list[int] | None,
     steering: SteeringReport | None,
 ) -> AnalysisResult:
-    from trainer.quality import compute_quality, load_down_projections
-    from trainer.triage import compute_triage
-    from trainer.validation import compute_validation
+    from trainer.analysis.quality import compute_quality, load_down_projections
+    from trainer.analysis.triage import compute_triage
+    from trainer.analysis.validation import compute_validation
 
     timings: dict[str, float] = {}
     start = time.perf_counter()
@@ -135,7 +135,7 @@ def _analyze(
     timings["validation"] = time.perf_counter() - start
     result = AnalysisResult(quality=quality, validation=validation, triage=None, timings=timings)
     if lens_at is not None:
-        from trainer.research import compute_analyses
+        from trainer.analysis.research import compute_analyses
 
         start = time.perf_counter()
         result.analyses = compute_analyses(run, report_layer, model_path=model_path, lens_layers=lens_at)
@@ -180,7 +180,7 @@ def analyze_run(
     images: dict[str, Path] = {}
 
     def draw(result: AnalysisResult) -> None:  # the pictures need no probe, so they are drawn while it runs
-        from trainer.plots import write_pictures
+        from trainer.report.plots import write_pictures
 
         start = time.perf_counter()
         images.update(write_pictures(run, result.quality, result.validation, run.root, result.analyses))
@@ -195,7 +195,7 @@ def analyze_run(
     if result.analyses is not None:
         result.written.append(run.write_report(ANALYSES, result.analyses))
     if result.triage is not None:
-        from trainer.report import render_html, render_markdown
+        from trainer.report.render import render_html, render_markdown
 
         result.written += [
             run.write_report(TRIAGE, result.triage),

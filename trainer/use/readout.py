@@ -13,16 +13,16 @@ import numpy as np
 
 from schemas.evaluation import ConceptScore, EvalReport, ReadoutReport, ReadoutText, SteeringReport
 from schemas.run import CacheStats
-from toolkit.errors import AmygdalaError
+from base.errors import AmygdalaError
 from trainer.reporter import Reporter
-from trainer.runfolder import EVAL, STEERING, Run, RunFolder
+from trainer.runfolder.folder import EVAL, STEERING, Run, RunFolder
 
 # sd below this share of the mean |projection| is treated as no spread (a z-score would explode).
 _MIN_SD = 1e-6
 
 
 def open_run(folder: Path) -> Run:
-    """The run folder, read through trainer.runfolder (the one module that opens run files)."""
+    """The run folder, read through trainer.runfolder.folder (the one module that opens run files)."""
     return RunFolder.read(Path(folder))
 
 
@@ -83,10 +83,10 @@ def top_concepts(z: np.ndarray, k: int) -> np.ndarray:
 def pooled_states(run: Run, texts: list[str], layers: list[int], reporter: Reporter, use_cache: bool = True) -> tuple[np.ndarray, CacheStats]:
     """Pooled states [n_layers, n_texts, hidden] of ``texts`` with the run's own model and extraction
     options, through the activation cache (the path ``amygdala train`` extracts with)."""
-    from trainer.activations import ArraySink, extract
-    from trainer.cache import cache_root
-    from trainer.distributed import OtherRank, from_environment, process_group, rank_device
-    from trainer.model import placement, resolve_model
+    from trainer.extraction.activations import ArraySink, extract
+    from trainer.extraction.cache import cache_root
+    from trainer.extraction.distributed import OtherRank, from_environment, process_group, rank_device
+    from trainer.extraction.model import placement, resolve_model
 
     config = run.info.config.model_copy(update={"dtype": run.info.model.dtype})
     source = resolve_model(config.model, config.revision, reporter.step)

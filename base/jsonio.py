@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from toolkit.errors import AmygdalaError
+from base.errors import AmygdalaError
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -112,7 +112,7 @@ def compare_reports(
 
 def compare_runs(run_a: Path, run_b: Path) -> ComparisonReport:
     """Compare two run folders, reading their quality and validation or computing them when missing."""
-    from trainer.analysis import load_reports
+    from trainer.analysis.pipeline import load_reports
 
     run_data_a, qa, va = load_reports(run_a)
     run_data_b, qb, vb = load_reports(run_b)

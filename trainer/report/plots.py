@@ -11,8 +11,8 @@ import numpy as np
 
 from schemas.analyses import AnalysesReport
 from schemas.analysis import QualityReport, ValidationReport
-from trainer.rundata import RunData
-from trainer.runfolder import RunFolder
+from trainer.runfolder.data import RunData
+from trainer.runfolder.folder import RunFolder
 
 COHESION_PNG = "cohesion_by_layer.png"
 LAYER_PROFILE_PNG = "analyses_by_layer.png"
@@ -156,7 +156,7 @@ def labelled_scatter(
 
 
 def concept_pca(run: RunData, layer: int, path: Path) -> None:
-    from trainer.affect import principal_scores
+    from trainer.analysis.affect import principal_scores
 
     li = run.layers.index(layer)
     scores, share = principal_scores(run.vectors[li], 2)

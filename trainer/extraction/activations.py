@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from schemas.run import CacheStats, TrainConfig
-from toolkit.errors import AmygdalaError
-from trainer.cache import ActivationCache, text_key
-from trainer.distributed import Ranks, barrier, gather_counts, rank_device, shard
-from trainer.extract import Pooling
-from trainer.model import ModelSource, placement
+from base.errors import AmygdalaError
+from trainer.extraction.cache import ActivationCache, text_key
+from trainer.extraction.distributed import Ranks, barrier, gather_counts, rank_device, shard
+from trainer.extraction.extract import Pooling
+from trainer.extraction.model import ModelSource, placement
 from trainer.reporter import Reporter
 
 if TYPE_CHECKING:
-    from trainer.model import LoadedModel
+    from trainer.extraction.model import LoadedModel
 
 # Texts tokenized and extracted together: bounds the token lists held at once, whatever the corpus.
 EXTRACT_CHUNK = 1024
@@ -80,8 +80,8 @@ class _Extractor:
 
     def run(self, inputs: Sequence[str], indices: list[int], keys: Sequence[str], cache: ActivationCache | None,
             sinks: Sequence[StateSink]) -> None:
-        from trainer.extract import iter_pooled, model_inputs, tokenize
-        from trainer.model import load_model
+        from trainer.extraction.extract import iter_pooled, model_inputs, tokenize
+        from trainer.extraction.model import load_model
 
         if not indices:
             return
@@ -110,7 +110,7 @@ class _Extractor:
 
 
 def _open_cache(source: ModelSource, config: TrainConfig, dtype: str, tokenizer, cache_dir: Path) -> ActivationCache:
-    from trainer.extract import chat_template_of
+    from trainer.extraction.extract import chat_template_of
 
     pooling = Pooling(config.pool, config.skip_tokens)
     template = chat_template_of(tokenizer) if config.chat_template else None
@@ -146,7 +146,7 @@ def extract(
     loaded: "LoadedModel | None" = None,
 ) -> ExtractionStats | None:
     """Hand the pooled states of every text in ``inputs`` to ``sinks``; None on ranks other than 0."""
-    from trainer.model import load_tokenizer
+    from trainer.extraction.model import load_tokenizer
 
     dtype, device = placement(config.dtype, config.device, config.device_map)
     device = rank_device(ranks, device)

@@ -1,9 +1,9 @@
-"""triage.md and report.html, rendered from the Jinja2 templates in ``trainer/templates``.
+"""triage.md and report.html, rendered from the Jinja2 templates in ``trainer/report/templates``.
 
 report.html is one self-contained file (PNGs inlined) that opens offline, built from ``SECTIONS``:
 each entry turns the reports of a run into a ``Section`` (a partial under
 ``templates/sections/`` and its typed context) or None when it has nothing to show. A new report
-adds one partial and one entry. Numbers and labels read as ``trainer.formatting`` writes them.
+adds one partial and one entry. Numbers and labels read as ``trainer.report.formatting`` writes them.
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ from schemas.analysis import (
     ValidationThresholds,
     WeakCluster,
 )
-from trainer import formatting
-from trainer.rundata import RunData
-from trainer.triage import adjusted_p, confound_lines, far_detail, probe_lines
+from trainer.report import formatting
+from trainer.runfolder.data import RunData
+from trainer.analysis.triage import adjusted_p, confound_lines, far_detail, probe_lines
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -218,7 +218,7 @@ def confounds(r: ReportInputs) -> Section:
 
 
 def pictures(r: ReportInputs) -> Section:
-    from trainer.runfolder import RunFolder
+    from trainer.runfolder.folder import RunFolder
 
     images = []
     for title, path in r.images.items():
@@ -265,8 +265,8 @@ class SteeringContext:
 
 
 def _picture(r: ReportInputs, name: str) -> str | None:
-    from toolkit.errors import AmygdalaError
-    from trainer.runfolder import RunFolder
+    from base.errors import AmygdalaError
+    from trainer.runfolder.folder import RunFolder
 
     try:
         return base64.b64encode(RunFolder.read_bytes(r.run.root, name)).decode("ascii")
@@ -277,7 +277,7 @@ def _picture(r: ReportInputs, name: str) -> str | None:
 def evaluation(r: ReportInputs) -> Section | None:
     """eval.json, when `amygdala eval` has run on the folder."""
     from schemas.evaluation import EvalReport
-    from trainer.runfolder import EVAL, EVAL_PNG, RunFolder
+    from trainer.runfolder.folder import EVAL, EVAL_PNG, RunFolder
 
     report = RunFolder.read_report(r.run.root, EVAL, EvalReport)
     return None if report is None else Section("evaluation.html.j2", EvaluationContext(report, _picture(r, EVAL_PNG)))
@@ -286,7 +286,7 @@ def evaluation(r: ReportInputs) -> Section | None:
 def steering(r: ReportInputs) -> Section | None:
     """steering.json, when `amygdala steer --check` (or `train --steer-check`) has run on the folder."""
     from schemas.evaluation import SteeringReport
-    from trainer.runfolder import STEERING, STEERING_PNG, RunFolder
+    from trainer.runfolder.folder import STEERING, STEERING_PNG, RunFolder
 
     report = RunFolder.read_report(r.run.root, STEERING, SteeringReport)
     return None if report is None else Section("steering.html.j2", SteeringContext(report, _picture(r, STEERING_PNG)))

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Iterator
 import numpy as np
 
 from schemas.run import PoolMode, TrainConfig
-from toolkit.errors import AmygdalaError
+from base.errors import AmygdalaError
 
 if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedTokenizerBase
 
-    from trainer.model import LoadedModel
+    from trainer.extraction.model import LoadedModel
 
 
 @dataclass(frozen=True)

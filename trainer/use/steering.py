@@ -3,7 +3,7 @@
 The vector goes onto the output of decoder block L-1 (= Hugging Face ``hidden_states[L]``, amygdala
 layer L, the state the readout reads), at every position, scaled to ``strength`` x that layer's mean
 residual norm (run.json ``extraction.mean_norm``). llama.cpp's ``direction.(L-1)`` is the same
-intervention (see trainer/runfolder.py).
+intervention (see trainer/runfolder/folder.py).
 
 The check (``steering_check``): for neutral prompts ending in a slot ("This morning I felt"), the
 change in next-token log-probability of the concept's own keyword family (its single-token forms)
@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 import numpy as np
 
 from schemas.evaluation import ClusterSteering, ConceptSteering, Recommendation, SteeringCell, SteeringReport
-from toolkit.errors import AmygdalaError
+from base.errors import AmygdalaError
 
 if TYPE_CHECKING:
     import torch
 
-    from trainer.model import LoadedModel
-    from trainer.runfolder import Run
+    from trainer.extraction.model import LoadedModel
+    from trainer.runfolder.folder import Run
     from trainer.reporter import Reporter
 
 SLOT_PROMPTS = (
@@ -465,7 +465,7 @@ def generate_pair(
 
 def load_run_model(run: "Run", reporter: "Reporter") -> "LoadedModel":
     """The run's own model, in the run's dtype, on the run's device choice."""
-    from trainer.model import load_model, placement, resolve_model
+    from trainer.extraction.model import load_model, placement, resolve_model
 
     config = run.info.config
     source = resolve_model(config.model, config.revision, reporter.step)

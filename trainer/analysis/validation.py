@@ -21,11 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from schemas.analysis import ClusterValidation, ProbeResult, SourceGeometry, ThirdSummary, ValenceLayer, ValidationReport, ValidationThresholds
-from trainer.confounds import narrator_confound, scenario_confound, shared_scenarios, source_vectors
+from trainer.analysis.confounds import narrator_confound, scenario_confound, shared_scenarios, source_vectors
 from trainer.linalg import default_report_layer, gram_matrices, thirds
-from trainer.nulls import cluster_statistics
-from trainer.probes import ProbeConfig, ProbeData, probe
-from trainer.rundata import RunData
+from trainer.analysis.clusters import cluster_statistics
+from trainer.analysis.probes import ProbeConfig, ProbeData, probe
+from trainer.runfolder.data import RunData
 from trainer.stats import holm, label_permutations, null_test, permutation_p, two_sided_p, z_score
 
 ALPHA = 0.05

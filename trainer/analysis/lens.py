@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from schemas.analyses import LensConcept, LensFlag, LensLayer, LensReport, LensToken, TokenKind
-from toolkit.errors import AmygdalaError
+from base.errors import AmygdalaError
 
 TOP_K = 10
 FLAG_SHARE = 0.5
@@ -115,7 +115,7 @@ def load_unembedding(folder: Path, hidden: int) -> Unembedding:
     """Read the unembedding and final norm from a model folder's safetensors, one tensor at a time."""
     from safetensors import safe_open
 
-    from trainer.quality import _read_tensor, _weight_files
+    from trainer.analysis.quality import _read_tensor, _weight_files
 
     where: dict[str, Path] = {}
     config_path = folder / "config.json"

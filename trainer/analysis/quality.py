@@ -37,9 +37,9 @@ from schemas.analysis import (
     TextAlignment,
 )
 from schemas.run import ModelInfo
-from trainer.confounds import shared_scenarios
+from trainer.analysis.confounds import shared_scenarios
 from trainer.linalg import gram_matrices, thirds, unit
-from trainer.rundata import RunData
+from trainer.runfolder.data import RunData
 from trainer.stats import null_test, permutation_p
 
 ALPHA = 0.05

@@ -1,6 +1,6 @@
 """How numbers and labels read, the same in the terminal (rich), triage.md and report.html.
 
-The Jinja2 environment of ``trainer.report`` registers these as filters; the rich views of the CLI
+The Jinja2 environment of ``trainer.report.render`` registers these as filters; the rich views of the CLI
 call them directly. A leaf: no project imports.
 """
 

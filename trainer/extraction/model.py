@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
-from toolkit.errors import AmygdalaError
-from toolkit.jsonio import atomic_write_text, read_json
-from trainer.cache import cache_root, publish_modes
+from base.errors import AmygdalaError
+from base.jsonio import atomic_write_text, read_json
+from trainer.extraction.cache import cache_root, publish_modes
 
 if TYPE_CHECKING:
     import torch

@@ -1,6 +1,6 @@
 """A run folder read into typed models and arrays (a leaf: numpy and schemas only).
 
-``trainer.runfolder.RunFolder.read`` builds it; the analysis steps take it as input and never
+``trainer.runfolder.folder.RunFolder.read`` builds it; the analysis steps take it as input and never
 open a file themselves.
 """
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from schemas.evaluation import EvalReport, SteeringReport
-from trainer.plots import _pyplot, _save
+from trainer.report.plots import _pyplot, _save
 
 
 def eval_by_layer(report: EvalReport, path: Path) -> None:

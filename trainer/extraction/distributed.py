@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
-from toolkit.errors import AmygdalaError
+from base.errors import AmygdalaError
 
 # A rank that finishes its share first waits at the barrier for the slowest one.
 DEFAULT_TIMEOUT_MINUTES = 120

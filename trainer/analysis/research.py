@@ -1,5 +1,5 @@
 """analyses.json: the researcher's analyses of a loaded run, assembled from the pure modules
-(trainer.lens, trainer.affect, trainer.structure); the model's weights are the only input beyond the run."""
+(trainer.analysis.lens, trainer.analysis.affect, trainer.analysis.structure); the model's weights are the only input beyond the run."""
 
 from __future__ import annotations
 
@@ -10,16 +10,16 @@ import numpy as np
 
 from schemas.analyses import AnalysesReport, LensReport
 from schemas.run import ModelInfo
-from toolkit.errors import AmygdalaError
-from trainer.rundata import RunData
+from base.errors import AmygdalaError
+from trainer.runfolder.data import RunData
 
 
 def run_lens(
     vectors: np.ndarray, layers: list[int], concepts: list[str], model: ModelInfo | None, lens_layers: list[int], model_path: Path | None
 ) -> tuple[LensReport | None, str | None]:
     """The logit lens, or None with the reason (no local safetensors, no unembedding, no tokenizer)."""
-    from trainer.lens import load_unembedding, logit_lens
-    from trainer.quality import resolve_model_folder
+    from trainer.analysis.lens import load_unembedding, logit_lens
+    from trainer.analysis.quality import resolve_model_folder
 
     folder, reason = resolve_model_folder(model, model_path)
     if folder is None:
@@ -56,8 +56,8 @@ def compute_analyses(
     run: RunData, report_layer: int, *, model_path: Path | None = None, lens_layers: list[int] | None = None
 ) -> AnalysesReport:
     """Every analysis of analyses.json; ``lens_layers`` defaults to the report layer alone."""
-    from trainer.affect import compute_affect
-    from trainer.structure import compute_pairs, compute_stability, compute_structure
+    from trainer.analysis.affect import compute_affect
+    from trainer.analysis.structure import compute_pairs, compute_stability, compute_structure
 
     timings: dict[str, float] = {}
     clock = time.perf_counter()

@@ -25,10 +25,10 @@ import numpy as np
 
 from schemas.evaluation import ClusterAccuracy, Confusion, Estimate, EvalReport, LayerAccuracy
 from schemas.run import TextRecord
-from toolkit.errors import AmygdalaError
-from trainer.readout import choose_layers, display_layer, layer_rows, pooled_states, projections, reference_stats, zscores
+from base.errors import AmygdalaError
+from trainer.use.readout import choose_layers, display_layer, layer_rows, pooled_states, projections, reference_stats, zscores
 from trainer.reporter import Reporter
-from trainer.runfolder import Run
+from trainer.runfolder.folder import Run
 from trainer.stats import bootstrap_interval, grouped_bootstrap
 
 N_BOOTSTRAP = 2000
@@ -201,7 +201,7 @@ def summarise(
 def _jsonl_rows(path: Path, text_field: str, label_field: str | None = None) -> list[tuple[str, str, str | None]]:
     """(``<file>:<line>``, text, label) per non-blank line; a null label is None (skipped and counted
     by the caller). A bad line is an error naming file and line."""
-    from toolkit.jsonio import jsonl_object, read_text
+    from base.jsonio import jsonl_object, read_text
 
     out = []
     for number, line in enumerate(read_text(path).splitlines(), start=1):
@@ -238,7 +238,7 @@ def trained_on(run: Run, states: np.ndarray, layer: int) -> np.ndarray:
     activation cache even returns the stored one), so a state equal to one of the run's stored rows,
     once rounded to the run's storage dtype, is one of its training texts.
     """
-    from trainer.runfolder import from_stored, to_stored
+    from trainer.runfolder.folder import from_stored, to_stored
 
     dtype = run.info.extraction.store_dtype
     stored = np.ascontiguousarray(run.layer_activations(layer), dtype=np.float32)

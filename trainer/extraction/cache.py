@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.jsonio import atomic_write_bytes, atomic_write_text, current_umask
+from base.jsonio import atomic_write_bytes, atomic_write_text, current_umask
 
 # Bump when the meaning of a cached vector changes (pooling arithmetic, layer convention).
 CACHE_FORMAT = 1
