@@ -38,6 +38,7 @@ def main(run_dir: Path) -> None:
     from trainer.linalg import default_report_layer
     from trainer.report.render import ReportInputs, affect, environment, lens, pairs, stability, structure
     from trainer.analysis.research import compute_analyses
+    from trainer.extraction.weights import find_unembedding
     from trainer.runfolder.folder import RunFolder
 
     run = RunFolder.read(run_dir)
@@ -45,12 +46,18 @@ def main(run_dir: Path) -> None:
     print(f"run {run_dir}: {len(run.concepts)} concepts, {len(run.layers)} layers, hidden {run.vectors.shape[-1]}, report layer {layer}")
     with single_threaded_blas():
         first, first_cpu = time.perf_counter(), time.process_time()
-        report = compute_analyses(run, layer)  # the first call also reads the unembedding from disk
+        unembedding, lens_reason = find_unembedding(run.info.model, run.vectors.shape[-1])
+        report = compute_analyses(run, layer, unembedding=unembedding, lens_reason=lens_reason)
         print(
             f"first call (cold imports and weight read): {time.process_time() - first_cpu:.2f} s CPU, "
             f"{time.perf_counter() - first:.2f} s wall; wall per step {report.timings}"
         )
-        steps = {"analyses (lens, affect, structure, pairs, stability)": lambda: compute_analyses(run, layer)}
+        steps = {
+            "read the unembedding": lambda: find_unembedding(run.info.model, run.vectors.shape[-1]),
+            "analyses (lens, affect, structure, pairs, stability)": lambda: compute_analyses(
+                run, layer, unembedding=unembedding, lens_reason=lens_reason
+            ),
+        }
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             base_result = analyze(run, layer=layer, analyses=False)

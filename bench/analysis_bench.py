@@ -147,7 +147,8 @@ def time_steps(run_dir: Path) -> tuple[dict[str, float], str]:
     from trainer.linalg import default_report_layer
     from trainer.report.plots import write_pictures
     from trainer.runfolder.folder import RunFolder
-    from trainer.analysis.quality import compute_quality, load_down_projections
+    from trainer.analysis.quality import compute_quality
+    from trainer.extraction.weights import load_down_projections
     from trainer.report.render import render_html
     from trainer.analysis.triage import compute_triage
     from trainer.analysis.validation import compute_validation

@@ -22,7 +22,8 @@ from schemas.export import SCHEMA_DIR
 from schemas.manifest import Manifest
 from toolkit.cli import app
 from trainer.analysis.affect import compute_affect
-from trainer.analysis.lens import load_unembedding, logit_lens, token_kind
+from trainer.analysis.lens import logit_lens, token_kind
+from trainer.extraction.weights import load_unembedding
 from trainer.analysis.structure import adjusted_rand_many, cluster_fates, compute_pairs, compute_stability, compute_structure
 
 runner = CliRunner(env={"COLUMNS": "1000"})

@@ -10,7 +10,8 @@ import pytest
 
 from _synthetic_run import LAYERS, OUTLIER, directions, write_model, write_run
 from trainer.analysis.pipeline import analyze
-from trainer.analysis.quality import first_pc_variance_ratio, load_down_projections, loo_alignment, ridge_redundancy, shuffled_redundancy
+from trainer.analysis.quality import first_pc_variance_ratio, loo_alignment, ridge_redundancy, shuffled_redundancy
+from trainer.extraction.weights import load_down_projections
 from trainer.runfolder.folder import RunFolder
 
 

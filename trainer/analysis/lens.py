@@ -12,16 +12,14 @@ directions through the same lens give the chance rate of that flag.
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
 
 import numpy as np
 
 from schemas.analyses import LensConcept, LensFlag, LensLayer, LensReport, LensToken, TokenKind
-from base.errors import AmygdalaError
+from trainer.extraction.weights import Unembedding
 
 TOP_K = 10
 FLAG_SHARE = 0.5
@@ -36,41 +34,11 @@ PRONOUNS = frozenset(
 # Words a chat template wraps every turn in (the role names); special tokens are read from the tokenizer.
 TEMPLATE_WORDS = frozenset({"system", "user", "assistant"})
 
-UNEMBEDDING_NAMES = ("lm_head.weight", "embed_out.weight", "model.embed_tokens.weight", "transformer.wte.weight", "gpt_neox.embed_in.weight")
-FINAL_NORM_NAMES = (
-    "model.norm",  # Llama, Mistral, Qwen, Gemma
-    "model.language_model.norm",  # multimodal wrappers
-    "transformer.ln_f",  # GPT-2, Falcon
-    "gpt_neox.final_layer_norm",  # Pythia
-    "model.final_layernorm",  # Phi
-    "model.decoder.final_layer_norm",  # OPT
-)
-
-
-@dataclass(frozen=True)
-class Unembedding:
-    """The unembedding, the final norm's gain and centring, and a token classifier."""
-
-    weight: np.ndarray  # [vocab, hidden] float32 W_U, as read
-    gain: np.ndarray  # [hidden] the final norm's gain, applied to the direction (cheaper than scaling W_U)
-    centre: bool  # LayerNorm: centre the direction first
-    source: str
-    tensor: str
-    norm: str
-    tokens: "TokenTable"
-
-    def logits(self, directions: np.ndarray) -> np.ndarray:
-        """[n, hidden] unit directions -> [n, vocab] logits."""
-        x = directions.astype(np.float32)
-        if self.centre:
-            x = x - x.mean(axis=-1, keepdims=True)
-        return (x * self.gain) @ self.weight.T
-
 
 class TokenTable:
     """Decodes token ids lazily and says which are pronouns, punctuation or template tokens."""
 
-    def __init__(self, decode, special_ids: set[int]) -> None:
+    def __init__(self, decode: Callable[[int], str], special_ids: frozenset[int]) -> None:
         self._decode = decode
         self._special = special_ids
         self._cache: dict[int, str] = {}
@@ -96,58 +64,13 @@ def token_kind(text: str, special: bool = False) -> TokenKind | None:
     return None
 
 
-def _tokenizer(folder: Path) -> TokenTable:
-    from tokenizers import Tokenizer
-
-    path = folder / "tokenizer.json"
-    if not path.is_file():
-        raise AmygdalaError("no tokenizer.json next to the weights: the lens cannot name tokens", folder)
-    try:
-        tokenizer = Tokenizer.from_file(str(path))
-        added = json.loads(path.read_text(encoding="utf-8")).get("added_tokens") or []
-    except Exception as exc:  # noqa: BLE001 - any tokenizer failure means the lens cannot name tokens
-        raise AmygdalaError(f"unreadable tokenizer.json: {exc}", path) from exc
-    special = {int(t["id"]) for t in added if isinstance(t, dict) and t.get("special") and "id" in t}
-    return TokenTable(lambda i: tokenizer.decode([i], skip_special_tokens=False), special)
-
-
-def load_unembedding(folder: Path, hidden: int) -> Unembedding:
-    """Read the unembedding and final norm from a model folder's safetensors, one tensor at a time."""
-    from safetensors import safe_open
-
-    from trainer.analysis.quality import _read_tensor, _weight_files
-
-    where: dict[str, Path] = {}
-    config_path = folder / "config.json"
-    config = json.loads(config_path.read_text(encoding="utf-8")) if config_path.is_file() else {}
-    for path in _weight_files(folder):
-        with safe_open(str(path), framework="numpy") as fh:
-            for name in fh.keys():
-                where.setdefault(name, path)
-    tensor = next((n for n in UNEMBEDDING_NAMES if n in where), None)
-    if tensor is None:
-        raise AmygdalaError(f"no unembedding among {', '.join(UNEMBEDDING_NAMES)}", folder)
-    weight = _read_tensor(where[tensor], tensor)
-    if weight.ndim != 2 or weight.shape[1] != hidden:
-        raise AmygdalaError(f"{tensor} has shape {list(weight.shape)}, expected [vocab, {hidden}]", folder)
-    prefix = next((p for p in FINAL_NORM_NAMES if f"{p}.weight" in where), None)
-    if prefix is None:
-        gain, centre, norm = np.ones(hidden, np.float32), False, "none"
-    else:
-        gain = _read_tensor(where[f"{prefix}.weight"], f"{prefix}.weight").reshape(-1)
-        if str(config.get("model_type", "")).startswith("gemma"):
-            gain = 1.0 + gain  # Gemma's RMSNorm scales by (1 + weight)
-        centre = f"{prefix}.bias" in where
-        norm = "layernorm (centred, gain)" if centre else "rms gain"
-    return Unembedding(
-        weight=weight.astype(np.float32, copy=False),
-        gain=gain.astype(np.float32),
-        centre=centre,
-        source=str(folder),
-        tensor=tensor,
-        norm=norm,
-        tokens=_tokenizer(folder),
-    )
+def lens_logits(unembedding: Unembedding, directions: np.ndarray) -> np.ndarray:
+    """[n, hidden] unit directions -> [n, vocab] logits through the final norm's gain (and centring) and W_U.
+    The gain multiplies the direction rather than W_U: the same logits, a vector instead of a matrix scaled."""
+    x = directions.astype(np.float32)
+    if unembedding.centre:
+        x = x - x.mean(axis=-1, keepdims=True)
+    return (x * unembedding.gain) @ unembedding.weight.T
 
 
 def _ranked(logits: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -178,14 +101,14 @@ def logit_lens(
     seed: int = SEED,
 ) -> LensReport:
     """vectors [n_layers, n_concepts, hidden] unit rows; the lens at each of ``lens_layers``."""
-    tokens = unembedding.tokens
+    tokens = TokenTable(unembedding.decode, unembedding.special_ids)
 
     def listed(ids: np.ndarray, logits: np.ndarray) -> list[LensToken]:
         return [LensToken(token=tokens.text(int(i)), logit=round(float(logits[i]), 4), kind=tokens.kind(int(i))) for i in ids]
 
     out_layers, flags = [], []
     for layer in lens_layers:
-        logits = unembedding.logits(vectors[layers.index(layer)])
+        logits = lens_logits(unembedding, vectors[layers.index(layer)])
         top, bottom = _ranked(logits, top_k)
         shares = _leak_shares(top, tokens)
         per_concept = {}
@@ -203,7 +126,7 @@ def logit_lens(
     rng = np.random.default_rng(seed)
     random = rng.normal(size=(random_directions, unembedding.weight.shape[1]))
     random /= np.linalg.norm(random, axis=1, keepdims=True)
-    random_top, _ = _ranked(unembedding.logits(random), top_k)
+    random_top, _ = _ranked(lens_logits(unembedding, random), top_k)
     random_shares = _leak_shares(random_top, tokens)
     return LensReport(
         model=unembedding.source,

@@ -118,9 +118,10 @@ def _analyze(
     lens_at: list[int] | None,
     steering: SteeringReport | None,
 ) -> AnalysisResult:
-    from trainer.analysis.quality import compute_quality, load_down_projections
+    from trainer.analysis.quality import compute_quality
     from trainer.analysis.triage import compute_triage
     from trainer.analysis.validation import compute_validation
+    from trainer.extraction.weights import load_down_projections
 
     timings: dict[str, float] = {}
     start = time.perf_counter()
@@ -136,9 +137,13 @@ def _analyze(
     result = AnalysisResult(quality=quality, validation=validation, triage=None, timings=timings)
     if lens_at is not None:
         from trainer.analysis.research import compute_analyses
+        from trainer.extraction.weights import find_unembedding
 
         start = time.perf_counter()
-        result.analyses = compute_analyses(run, report_layer, model_path=model_path, lens_layers=lens_at)
+        unembedding, lens_reason = find_unembedding(run.info.model, run.vectors.shape[-1], model_path)
+        timings["unembedding"] = time.perf_counter() - start
+        start = time.perf_counter()
+        result.analyses = compute_analyses(run, report_layer, unembedding=unembedding, lens_reason=lens_reason, lens_layers=lens_at)
         timings["analyses"] = time.perf_counter() - start
     if triage:
         start = time.perf_counter()

@@ -16,17 +16,11 @@
 
 from __future__ import annotations
 
-import json
-import re
-from dataclasses import dataclass
-from pathlib import Path
-
 import numpy as np
 
 from schemas.analysis import (
     ConceptQuality,
     Contributor,
-    DownProjectionSource,
     LowAlignment,
     Neighbour,
     QualityReport,
@@ -36,8 +30,8 @@ from schemas.analysis import (
     NullTest,
     TextAlignment,
 )
-from schemas.run import ModelInfo
 from trainer.analysis.confounds import shared_scenarios
+from trainer.extraction.weights import DownProjections
 from trainer.linalg import gram_matrices, thirds, unit
 from trainer.runfolder.data import RunData
 from trainer.stats import null_test, permutation_p
@@ -64,33 +58,6 @@ THRESHOLDS = QualityThresholds(
 NEAREST = 5
 LOWEST = 2
 CONTRIBUTORS = 3
-
-
-@dataclass(frozen=True)
-class DownProjectionLayout:
-    """Where a model family keeps the MLP output projection, and which weight axis has the hidden size."""
-
-    families: str
-    pattern: str  # regular expression with one group, the block index
-    hidden_axis: int  # 0: nn.Linear weight [hidden, intermediate]; 1: GPT-2 Conv1D weight [intermediate, hidden]
-
-
-DOWN_PROJECTIONS: tuple[DownProjectionLayout, ...] = (
-    DownProjectionLayout("Llama, Qwen, Mistral, Gemma, Phi-3, SmolLM", r"layers\.(\d+)\.mlp\.down_proj\.weight", 0),
-    DownProjectionLayout("GPT-2", r"h\.(\d+)\.mlp\.c_proj\.weight", 1),
-    DownProjectionLayout("GPT-NeoX, Pythia", r"layers\.(\d+)\.mlp\.dense_4h_to_h\.weight", 0),
-    DownProjectionLayout("Falcon, BLOOM", r"h\.(\d+)\.mlp\.dense_4h_to_h\.weight", 0),
-    DownProjectionLayout("Phi-1/2", r"layers\.(\d+)\.mlp\.fc2\.weight", 0),
-    DownProjectionLayout("OPT", r"layers\.(\d+)\.fc2\.weight", 0),
-)
-
-
-@dataclass
-class DownProjections:
-    """Unit-normalised down-projection columns per block, [hidden, intermediate] each, or why there are none."""
-
-    columns: dict[int, np.ndarray]
-    source: DownProjectionSource
 
 
 # --------------------------------------------------------------------------- pure numerics
@@ -215,111 +182,6 @@ def shape_of(test: NullTest, alpha: float = ALPHA) -> str:
     if test.value <= test.null_mean:
         return "fragmented"
     return "mixed"
-
-
-# --------------------------------------------------------------------------- model weights (I/O)
-
-
-def resolve_model_folder(model: ModelInfo | None, override: Path | None = None) -> tuple[Path | None, str | None]:
-    """The local folder holding the model's safetensors (``override``, else the folder run.json names,
-    else the Hugging Face cache for a hub model), or None with the reason."""
-    if override is not None:
-        folder = Path(override).expanduser()
-    elif model is not None:
-        folder = Path(model.path).expanduser()
-    else:
-        return None, "run.json names no model"
-    if folder.is_file() and folder.suffix == ".safetensors":
-        return folder.parent, None
-    if folder.is_dir() and any(folder.glob("*.safetensors")):
-        return folder, None
-    if override is None and model is not None and model.kind == "hub":
-        from huggingface_hub import snapshot_download
-
-        try:
-            folder = Path(
-                snapshot_download(
-                    model.identity.removeprefix("hub:"),
-                    revision=model.revision,
-                    local_files_only=True,
-                    allow_patterns=["*.safetensors", "*.json"],
-                )
-            )
-        except (OSError, ValueError):  # not in the local cache (LocalEntryNotFoundError is an OSError)
-            pass
-        else:
-            if any(folder.glob("*.safetensors")):
-                return folder, None
-    return None, f"no safetensors weights found in {folder} (a GGUF file, or a model no longer on this machine)"
-
-
-def _weight_files(folder: Path) -> list[Path]:
-    index = folder / "model.safetensors.index.json"
-    if index.exists():
-        weight_map = json.loads(index.read_text(encoding="utf-8")).get("weight_map", {})
-        return sorted({folder / f for f in weight_map.values()})
-    return sorted(folder.glob("*.safetensors"))
-
-
-def _read_tensor(path: Path, name: str) -> np.ndarray:
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="numpy") as fh:
-        dtype = fh.get_slice(name).get_dtype()
-        if dtype not in ("BF16", "F8_E4M3", "F8_E5M2"):
-            return fh.get_tensor(name).astype(np.float32)
-    import torch  # numpy has no bfloat16; torch reads it, still one tensor at a time
-
-    with safe_open(str(path), framework="pt") as fh:
-        return fh.get_tensor(name).to(torch.float32).numpy()
-
-
-def load_down_projections(
-    model: ModelInfo | None, layers: list[int], hidden: int, override: Path | None = None
-) -> DownProjections:
-    """Read the down-projection of every block writing one of ``layers``, lazily, one tensor at a time."""
-    folder, reason = resolve_model_folder(model, override)
-    if folder is None:
-        return DownProjections({}, DownProjectionSource(available=False, model=None, reason=reason))
-    from safetensors import safe_open
-
-    wanted = {layer - 1 for layer in layers if layer >= 1}
-    found: dict[int, tuple[Path, str, int]] = {}
-    pattern_used = None
-    try:
-        for path in _weight_files(folder):
-            with safe_open(str(path), framework="numpy") as fh:
-                for name in fh.keys():
-                    for layout in DOWN_PROJECTIONS:
-                        match = re.search(r"(?:^|\.)" + layout.pattern + "$", name)
-                        if not match or int(match.group(1)) not in wanted:
-                            continue
-                        shape = fh.get_slice(name).get_shape()
-                        if len(shape) == 2 and shape[layout.hidden_axis] == hidden:
-                            found.setdefault(int(match.group(1)), (path, name, layout.hidden_axis))
-                            pattern_used = pattern_used or re.sub(r"\.(\d+)\.", ".{block}.", name, count=1)
-                        break
-        if not found:
-            return DownProjections(
-                {},
-                DownProjectionSource(
-                    available=False, model=str(folder), reason=f"no MLP down-projection with hidden size {hidden} in the weights"
-                ),
-            )
-        columns = {}
-        for block, (path, name, axis) in found.items():
-            weight = _read_tensor(path, name)
-            columns[block] = unit(weight if axis == 0 else weight.T, axis=0)
-    except (OSError, ValueError, RuntimeError) as exc:
-        return DownProjections({}, DownProjectionSource(available=False, model=str(folder), reason=f"unreadable weights: {exc}"))
-    missing = sorted(wanted - set(columns))
-    source = DownProjectionSource(
-        available=True,
-        model=str(folder),
-        pattern=pattern_used,
-        reason=f"no down-projection for blocks {missing}" if missing else None,
-    )
-    return DownProjections(columns, source)
 
 
 # --------------------------------------------------------------------------- report

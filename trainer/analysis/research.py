@@ -1,36 +1,20 @@
 """analyses.json: the researcher's analyses of a loaded run, assembled from the pure modules
-(trainer.analysis.lens, trainer.analysis.affect, trainer.analysis.structure); the model's weights are the only input beyond the run."""
+(trainer.analysis.lens, trainer.analysis.affect, trainer.analysis.structure); the model's
+unembedding (read by trainer.extraction.weights) is the only input beyond the run."""
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from schemas.analyses import AnalysesReport, LensReport
-from schemas.run import ModelInfo
+from schemas.analyses import AnalysesReport
 from base.errors import AmygdalaError
 from trainer.runfolder.data import RunData
 
+if TYPE_CHECKING:
+    from trainer.extraction.weights import Unembedding
 
-def run_lens(
-    vectors: np.ndarray, layers: list[int], concepts: list[str], model: ModelInfo | None, lens_layers: list[int], model_path: Path | None
-) -> tuple[LensReport | None, str | None]:
-    """The logit lens, or None with the reason (no local safetensors, no unembedding, no tokenizer)."""
-    from trainer.analysis.lens import load_unembedding, logit_lens
-    from trainer.analysis.quality import resolve_model_folder
-
-    folder, reason = resolve_model_folder(model, model_path)
-    if folder is None:
-        return None, reason
-    try:
-        unembedding = load_unembedding(folder, vectors.shape[-1])
-    except AmygdalaError as exc:
-        return None, str(exc)
-    except (OSError, ValueError, RuntimeError) as exc:
-        return None, f"unreadable weights in {folder}: {exc}"
-    return logit_lens(vectors, layers, concepts, unembedding, lens_layers), None
+NO_WEIGHTS = "no model weights were given to the logit lens"
 
 
 def lens_layer_list(spec: str, layers: list[int], report_layer: int) -> list[int]:
@@ -53,9 +37,15 @@ def lens_layer_list(spec: str, layers: list[int], report_layer: int) -> list[int
 
 
 def compute_analyses(
-    run: RunData, report_layer: int, *, model_path: Path | None = None, lens_layers: list[int] | None = None
+    run: RunData,
+    report_layer: int,
+    *,
+    unembedding: "Unembedding | None" = None,
+    lens_reason: str | None = NO_WEIGHTS,
+    lens_layers: list[int] | None = None,
 ) -> AnalysesReport:
-    """Every analysis of analyses.json; ``lens_layers`` defaults to the report layer alone."""
+    """Every analysis of analyses.json; the logit lens runs when ``unembedding`` is given (else
+    ``lens_reason`` says why not), at ``lens_layers`` (default: the report layer alone)."""
     from trainer.analysis.affect import compute_affect
     from trainer.analysis.structure import compute_pairs, compute_stability, compute_structure
 
@@ -69,7 +59,11 @@ def compute_analyses(
         clock = now
 
     concepts, layers, vectors, clusters = run.concepts, run.layers, run.vectors, run.clusters
-    lens, lens_reason = run_lens(vectors, layers, concepts, run.info.model, lens_layers or [report_layer], model_path)
+    lens = None
+    if unembedding is not None:
+        from trainer.analysis.lens import logit_lens
+
+        lens, lens_reason = logit_lens(vectors, layers, concepts, unembedding, lens_layers or [report_layer]), None
     lap("lens")
 
     rated = [run.manifest.concepts[c] for c in concepts]

@@ -216,7 +216,7 @@ def _offdiag_correlation(a: np.ndarray, b: np.ndarray) -> float:
 
 def compute_stability(vectors: np.ndarray, layers: list[int], report_layer: int, threshold: float = SETTLE_THRESHOLD) -> StabilityReport:
     """vectors [n_layers, n_concepts, hidden] unit rows."""
-    from trainer.analysis.quality import gram_matrices
+    from trainer.linalg import gram_matrices
 
     x = vectors.astype(np.float64)
     ri = layers.index(report_layer)
