@@ -1,5 +1,6 @@
-"""The package layering: no import circles (module- or function-level) in toolkit/, trainer/ and
-schemas/; only the CLI imports trainer from toolkit; only trainer/runfolder/folder.py names run files."""
+"""The package layering: no import circles (module- or function-level) in base/, schemas/, toolkit/
+and trainer/; the packages form a chain (base < schemas < toolkit core < trainer < toolkit.cli);
+only trainer/runfolder/folder.py names run files."""
 
 from __future__ import annotations
 
@@ -101,13 +102,35 @@ def test_no_import_circles():
     assert cycles(import_graph()) == []
 
 
-def test_only_the_cli_imports_trainer_from_toolkit():
-    offenders = {
-        name: sorted(t for t in targets if t.startswith("trainer"))
-        for name, targets in import_graph().items()
-        if name.startswith("toolkit") and not name.startswith("toolkit.cli") and any(t.startswith("trainer") for t in targets)
-    }
-    assert offenders == {}
+# The packages in the order they may import each other: each imports only those before it.
+CHAIN = ("base", "schemas", "toolkit", "trainer", "toolkit.cli")
+
+
+def chain_rank(module: str) -> int:
+    """The position of ``module``'s package in ``CHAIN`` (its longest matching prefix)."""
+    matches = [i for i, package in enumerate(CHAIN) if module == package or module.startswith(package + ".")]
+    return max(matches, key=lambda i: len(CHAIN[i]))
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """Every import of a package later in the chain (at module or function level)."""
+    return sorted((name, target) for name, targets in graph.items() for target in targets if chain_rank(target) > chain_rank(name))
+
+
+def test_the_chain_check_finds_a_planted_upward_import(tmp_path: Path):
+    (tmp_path / "m.py").write_text("import base.errors\n\ndef f():\n    from toolkit import corpus\n")
+    modules = {"base.errors", "toolkit", "toolkit.corpus", "schemas.run"}
+    graph = {"schemas.run": imports_of("schemas.run", tmp_path / "m.py", modules)}
+    assert upward_imports(graph) == [("schemas.run", "toolkit.corpus")]
+    assert chain_rank("toolkit.cli.train_cmd") == 4 and chain_rank("toolkit.lint.engine") == 2 and chain_rank("trainer") == 3
+    # the CLI may import everything, and nothing imports it
+    assert upward_imports({"toolkit.cli.x": {"trainer.run", "base.errors"}, "trainer.run": {"toolkit.corpus"}}) == []
+    assert upward_imports({"trainer.run": {"toolkit.cli._app"}}) == [("trainer.run", "toolkit.cli._app")]
+
+
+def test_packages_form_a_chain():
+    """base < schemas < toolkit (core) < trainer < toolkit.cli: no package imports one later in the chain."""
+    assert upward_imports(import_graph()) == []
 
 
 RUN_FILE_NAMES = re.compile(
