@@ -122,3 +122,29 @@ def test_no_cache_neither_reads_nor_writes_and_a_corrupt_store_is_ignored(make_c
     again = run(root)
     assert again.cached == 0 and again.findings == result.findings
     assert run(root).cached == 4
+
+
+def test_cache_entries_are_named_fields_and_an_entry_of_another_layout_is_recomputed(make_corpus):
+    root = files(make_corpus)
+    (root / "stories" / "calm.txt").write_text(STORY.replace("nobody moved", "she felt calm and nobody moved"))  # a KW001 hit
+    cold = run(root)
+    (store,) = (root.parent / "cache").glob("*.json")
+    data = json.loads(store.read_text())
+    entries = list(data["files"].values())
+    assert all({"hits", "words", "bands"} <= set(e) for e in entries)
+    assert sum("lemmas" in e for e in entries) == 2 and sum("leaned" in e for e in entries) == 1  # the paired texts, the baseline
+    rows = [row for e in entries for row in e["hits"]]
+    assert rows and all(set(row) == {"code", "line", "column", "end_line", "end_column", "message", "related"} for row in rows)
+    # an entry written in the old positional layout is not trusted: the store is dropped and rebuilt
+    first = next(iter(data["files"]))
+    data["files"][first] = {"f": [["KW001", 1, 1, None, None, "x", []]], "w": 3, "b": ""}
+    store.write_text(json.dumps(data))
+    again = run(root)
+    assert again.cached == 0 and again.findings == cold.findings
+
+
+def test_a_hit_survives_its_cache_row():
+    from toolkit.lint.model import Hit
+
+    hit = Hit("AN002", "paired/letter/baseline.txt", "leans on 'Mara'", 2, 5, 2, 9, ("paired/letter/sad.txt",))
+    assert Hit.from_row(hit.rel, json.loads(json.dumps(hit.to_row()))) == hit

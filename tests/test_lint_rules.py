@@ -461,3 +461,18 @@ def test_every_rule_has_a_stable_code_a_kebab_name_and_bad_and_good_examples():
         assert len(rule.explanation.splitlines()) <= 40
     issue_codes = "ST001 ST002 ST003 ST004 ST005 ST006 LN001 LN002 KW001 KW002 KW003 AN001 AN002 DU001 CV001".split()
     assert set(issue_codes) <= {r.code for r in RULES}
+
+
+def test_every_rule_checks_the_context_its_scope_names():
+    """A per-file rule's check takes a FileContext, a corpus rule's a CorpusContext, and both yield Hits."""
+    import typing
+    from collections.abc import Iterable, Iterator
+
+    from toolkit.lint.model import CorpusContext, FileContext, Hit
+
+    expected = {"file": FileContext, "corpus": CorpusContext}
+    for rule in RULES:
+        hints = typing.get_type_hints(rule.check)
+        (parameter,) = [name for name in hints if name != "return"]
+        assert hints[parameter] is expected[rule.scope], rule.code
+        assert typing.get_origin(hints["return"]) in (Iterator, Iterable) and typing.get_args(hints["return"]) == (Hit,), rule.code

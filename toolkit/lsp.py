@@ -143,8 +143,8 @@ class BufferLinter:
         """The terms the baseline leans on, from the facts the last lint cached (AN002's input)."""
         for cache in self._caches.values():
             entry = cache.files.get(key_of(baseline.rel, cache.digest(baseline)))
-            if entry is not None and "n" in entry:
-                return [shown for shown, _ in entry["n"]]
+            if entry is not None and entry.leaned is not None:
+                return [shown for shown, _ in entry.leaned]
         return []
 
     def _cache(self, corpus: Corpus, config: Config, settings: LintSettings) -> LintCache:

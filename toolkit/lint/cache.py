@@ -1,7 +1,9 @@
 """The lint cache: per-file results keyed on content, one JSON store per configuration.
 
-``<cache dir>/<fingerprint>.json`` holds ``{"files": {key: entry}, "anchors": {key: lemmas},
+``<cache dir>/<fingerprint>.json`` holds ``{"files": {key: FileEntry}, "anchors": {key: lemmas},
 "memos": {rule: {"key": corpus key, "value": ...}}, "stats": {rel: [size, mtime_ns, sha256]}}``.
+A ``FileEntry`` is one file's per-file hits (``HitRow``, named fields) and the facts the
+cross-file rules read (word count, MinHash bands, lemmas of a paired text, a baseline's terms).
 Memos are whole-corpus results (DU001's pairs) that stay valid while no text changes.
 ``stats`` lets a warm run take a file's content hash without reading it, as git's index
 does: only when size and modification time are unchanged, and only for files last
@@ -18,15 +20,17 @@ import hashlib
 import json
 import os
 import time
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from toolkit import __version__
 from toolkit.corpus import Text
+from toolkit.lint.model import HitRow, Memo
 from base.jsonio import atomic_write_text
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 _KEEP_STORES = 4
 # A file modified this recently is hashed every time, whatever its stat says.
 _RACY_NS = 2_000_000_000
@@ -70,23 +74,59 @@ def corpus_key(file_keys: list[str]) -> str:
     return hashlib.sha256("\n".join(sorted(file_keys)).encode()).hexdigest()[:32]
 
 
+class FileEntryJSON(TypedDict):
+    hits: list[HitRow]
+    words: int
+    bands: str
+    lemmas: NotRequired[list[str]]
+    leaned: NotRequired[list[list[str]]]
+
+
+@dataclass(slots=True)
+class FileEntry:
+    """One file's cached lint results: its per-file hits and the facts the cross-file rules read.
+    (Slots, not frozen: a warm lint builds one per file of the corpus, and that keeps it cheap.)"""
+
+    hits: list[HitRow]
+    words: int
+    bands: str  # MinHash band keys (DU001); "" without words or without NLP
+    lemmas: list[str] | None = None  # a paired text's lemmas (LN002, AN001)
+    leaned: list[tuple[str, str]] | None = None  # a baseline's (shown, lemma) terms (AN002)
+
+    def to_json(self) -> FileEntryJSON:
+        out = FileEntryJSON(hits=self.hits, words=self.words, bands=self.bands)
+        if self.lemmas is not None:
+            out["lemmas"] = self.lemmas
+        if self.leaned is not None:
+            out["leaned"] = [list(term) for term in self.leaned]
+        return out
+
+    @classmethod
+    def from_json(cls, data: FileEntryJSON) -> "FileEntry":
+        """KeyError or TypeError on a malformed entry (the caller then drops the store)."""
+        leaned = data.get("leaned")
+        return cls(
+            data["hits"], data["words"], data["bands"], data.get("lemmas"), None if leaned is None else [(shown, lemma) for shown, lemma in leaned]
+        )
+
+
 class LintCache:
     """An in-memory view of one store; ``save`` writes it back atomically when it changed."""
 
     def __init__(self, directory: Path | None, fp: str) -> None:
         self.directory = directory
         self.path = directory / f"{fp}.json" if directory else None
-        self.files: dict[str, dict[str, Any]] = {}
+        self.files: dict[str, FileEntry] = {}
         self.anchors: dict[str, list[list[str]]] = {}
-        self.memos: dict[str, dict[str, Any]] = {}
+        self.memos: dict[str, Memo] = {}
         self.stats: dict[str, list[Any]] = {}
         self._remember_stats = directory is not None
         self._dirty = False
         if self.path is not None and self.path.is_file():
             try:
                 data = json.loads(self.path.read_text(encoding="utf-8"))
-                self.files, self.anchors, self.memos = data["files"], data["anchors"], data["memos"]
-                self.stats = data["stats"]
+                self.files = {key: FileEntry.from_json(entry) for key, entry in data["files"].items()}
+                self.anchors, self.memos, self.stats = data["anchors"], data["memos"], data["stats"]
             except (OSError, ValueError, KeyError, TypeError):
                 self.files, self.anchors, self.memos, self.stats = {}, {}, {}, {}
 
@@ -111,7 +151,7 @@ class LintCache:
             self._dirty = True
         return sha256
 
-    def put_file(self, key: str, entry: dict[str, Any]) -> None:
+    def put_file(self, key: str, entry: FileEntry) -> None:
         self.files[key] = entry
         self._dirty = True
 
@@ -119,7 +159,7 @@ class LintCache:
         self.anchors[key] = lemmas
         self._dirty = True
 
-    def put_memos(self, memos: dict[str, dict[str, Any]]) -> None:
+    def put_memos(self, memos: dict[str, Memo]) -> None:
         if memos != self.memos:
             self.memos = memos
             self._dirty = True
@@ -132,7 +172,7 @@ class LintCache:
         if not (self._dirty or stale):
             return
         data = {
-            "files": {k: v for k, v in self.files.items() if k in live_files},
+            "files": {k: v.to_json() for k, v in self.files.items() if k in live_files},
             "anchors": {k: v for k, v in self.anchors.items() if k in live_anchors},
             "memos": self.memos,
             "stats": {k: v for k, v in self.stats.items() if k in live_rels},

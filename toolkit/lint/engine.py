@@ -17,23 +17,26 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from schemas.finding import Finding, LintReport, Severity
 from toolkit.config import Config, LintSettings
 from toolkit.corpus import BASELINE, SCENARIO_SPEC, Corpus, Text
 from base.errors import AmygdalaError
-from toolkit.lint.cache import LintCache, corpus_key, fingerprint, key_of
+from toolkit.lint.cache import FileEntry, LintCache, corpus_key, fingerprint, key_of
 from toolkit.lint.lexicon import Lexicon, build_lexicon
-from toolkit.lint.model import CorpusContext, FileContext, Hit, scenario_texts
+from toolkit.lint.model import CorpusContext, FileContext, Hit, is_corpus_rule, is_file_rule, scenario_texts
 from toolkit.lint.dedup import bands, rows_per_band
 from toolkit.lint.rules import BY_CODE, RULES
 from toolkit.lint.textutil import count_words, parseable, printable_name
 from toolkit.lint.selection import FileIgnores, enabled_codes, severities
 
+if TYPE_CHECKING:
+    from toolkit.lint.nlp import Analysis
+
 CACHE_DIR = Path(".amygdala_cache") / "lint"
-_FILE_RULES = [rule for rule in RULES if rule.scope == "file"]
-_CORPUS_RULES = [rule for rule in RULES if rule.scope == "corpus"]
+_FILE_RULES = [rule for rule in RULES if is_file_rule(rule)]
+_CORPUS_RULES = [rule for rule in RULES if is_corpus_rule(rule)]
 _BATCH = 512
 
 
@@ -134,20 +137,20 @@ def display_path(corpus_root: Path, rel: str) -> str:
     return rel if root == "." else f"{root}/{rel}"
 
 
-def _file_entry(text: Text, settings: LintSettings, lexicon: Lexicon, analysis: Any, rows: int) -> dict[str, Any]:
+def _file_entry(text: Text, settings: LintSettings, lexicon: Lexicon, analysis: "Analysis | None", rows: int) -> FileEntry:
     body = text.text or ""
     ctx = FileContext(text, body, settings, lexicon, analysis)
-    hits = [hit.to_row() for rule in _FILE_RULES for hit in rule.check(ctx)]
-    signature = bands(analysis.word_hashes(), rows) if analysis is not None else ""
-    entry: dict[str, Any] = {"f": hits, "w": count_words(body), "b": signature}
-    if analysis is not None and text.scenario is not None:
-        entry["l"] = analysis.lemmas()
-        if text.kind == "baseline":
-            entry["n"] = [list(term) for term in analysis.leaned_terms()]
-    return entry
+    paired = analysis is not None and text.scenario is not None
+    return FileEntry(
+        hits=[hit.to_row() for rule in _FILE_RULES for hit in rule.check(ctx)],
+        words=count_words(body),
+        bands=bands(analysis.word_hashes(), rows) if analysis is not None else "",
+        lemmas=analysis.lemmas() if paired else None,
+        leaned=analysis.leaned_terms() if paired and text.kind == "baseline" else None,
+    )
 
 
-def _analyzed(texts: list[Text], lexicon: Lexicon) -> Iterator[tuple[Text, Any]]:
+def _analyzed(texts: list[Text], lexicon: Lexicon) -> Iterator[tuple[Text, "Analysis | None"]]:
     """Each text with its NLP analysis (None when there is nothing to analyze), in order."""
     with_body = [t for t in texts if parseable(t.text)]
     if with_body:
@@ -212,10 +215,10 @@ def lint_corpus(
         lexicon=lexicon,
         in_scope=scope,
         root_in_scope=scope.whole,
-        words={rel: e["w"] for rel, e in entries.items()},
-        bands={rel: e["b"] for rel, e in entries.items() if e.get("b")},
-        lemmas={rel: e["l"] for rel, e in entries.items() if "l" in e},
-        leaned={rel: [tuple(t) for t in e["n"]] for rel, e in entries.items() if "n" in e},
+        words={rel: e.words for rel, e in entries.items()},
+        bands={rel: e.bands for rel, e in entries.items() if e.bands},
+        lemmas={rel: e.lemmas for rel, e in entries.items() if e.lemmas is not None},
+        leaned={rel: e.leaned for rel, e in entries.items() if e.leaned is not None},
         anchors=anchors,
         corpus_key=corpus_key(list(keys.values())),
         memos=dict(cache.memos),
@@ -223,7 +226,7 @@ def lint_corpus(
 
     hits: list[Hit] = []
     for text in in_scope:
-        hits.extend(Hit.from_row(text.rel, row) for row in entries[text.rel]["f"])
+        hits.extend(Hit.from_row(text.rel, row) for row in entries[text.rel].hits)
     for rule in _CORPUS_RULES:
         if rule.code in enabled:
             hits.extend(rule.check(ctx))
@@ -265,10 +268,10 @@ def _objects_frozen() -> Iterator[None]:
 
 def _entries(
     texts: list[Text], keys: dict[str, str], cache: LintCache, settings: LintSettings, lexicon: Lexicon
-) -> tuple[dict[str, dict[str, Any]], int]:
+) -> tuple[dict[str, FileEntry], int]:
     """Each text's per-file findings and facts, from the cache or computed (and cached)."""
     rows = rows_per_band(settings.duplicate_threshold)
-    entries: dict[str, dict[str, Any]] = {}
+    entries: dict[str, FileEntry] = {}
     misses: list[Text] = []
     for text in texts:
         entry = cache.files.get(keys[text.rel])

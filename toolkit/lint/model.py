@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal
+from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Literal, TypedDict, TypeGuard, TypeVar
 
 from schemas.finding import Severity
 from toolkit.config import LintSettings
@@ -28,13 +28,35 @@ class Hit:
     end_column: int | None = None
     related: tuple[str, ...] = ()
 
-    def to_row(self) -> list[Any]:
-        return [self.code, self.line, self.column, self.end_line, self.end_column, self.message, list(self.related)]
+    def to_row(self) -> "HitRow":
+        """The hit as the lint cache stores it (its file is the cache entry's)."""
+        return HitRow(
+            code=self.code,
+            line=self.line,
+            column=self.column,
+            end_line=self.end_line,
+            end_column=self.end_column,
+            message=self.message,
+            related=list(self.related),
+        )
 
     @classmethod
-    def from_row(cls, rel: str, row: list[Any]) -> "Hit":
-        code, line, column, end_line, end_column, message, related = row
-        return cls(code, rel, message, line, column, end_line, end_column, tuple(related))
+    def from_row(cls, rel: str, row: "HitRow") -> "Hit":
+        return cls(
+            row["code"], rel, row["message"], row["line"], row["column"], row["end_line"], row["end_column"], tuple(row["related"])
+        )
+
+
+class HitRow(TypedDict):
+    """A cached hit: ``Hit`` without its file, as JSON."""
+
+    code: str
+    line: int
+    column: int
+    end_line: int | None
+    end_column: int | None
+    message: str
+    related: list[str]
 
 
 @dataclass
@@ -61,6 +83,13 @@ class FileContext:
         return Hit(code, self.text.rel, message)
 
 
+class Memo(TypedDict):
+    """A whole-corpus result of a rule, valid while the corpus key is unchanged."""
+
+    key: str
+    value: Any
+
+
 @dataclass
 class CorpusContext:
     """The whole corpus with the per-text facts the cross-file rules read.
@@ -81,13 +110,13 @@ class CorpusContext:
     leaned: dict[str, list[tuple[str, str]]]
     anchors: dict[str, list[list[str]]]
     corpus_key: str
-    memos: dict[str, dict[str, Any]]
+    memos: dict[str, Memo]
 
     def remember(self, name: str, compute: Callable[[], Any]) -> Any:
         """``compute()``, remembered across runs while no text of the corpus changes."""
         memo = self.memos.get(name)
         if memo is None or memo["key"] != self.corpus_key:
-            memo = self.memos[name] = {"key": self.corpus_key, "value": compute()}
+            memo = self.memos[name] = Memo(key=self.corpus_key, value=compute())
         return memo["value"]
 
     def scenario_in_scope(self, scenario: Scenario) -> bool:
@@ -99,11 +128,16 @@ def scenario_texts(scenario: Scenario) -> list[Text]:
 
 
 Scope = Literal["file", "corpus"]
+# A rule's context: per-file rules see one text, corpus rules the whole corpus.
+ContextT = TypeVar("ContextT", FileContext, CorpusContext)
 
 
 @dataclass(frozen=True)
-class Rule:
-    """A lint rule: stable code, kebab-case name, default severity, explanation, check."""
+class Rule(Generic[ContextT]):
+    """A lint rule: stable code, kebab-case name, default severity, explanation, check.
+
+    ``scope`` says which context ``check`` takes: "file" a ``FileContext``, "corpus" a
+    ``CorpusContext`` (tests/test_lint_rules.py checks each rule's annotation against it)."""
 
     code: str
     name: str
@@ -111,4 +145,16 @@ class Rule:
     summary: str
     explanation: str
     scope: Scope
-    check: Callable[[Any], Iterable[Hit]]
+    check: Callable[[ContextT], Iterable[Hit]]
+
+
+FileRule = Rule[FileContext]
+CorpusRule = Rule[CorpusContext]
+
+
+def is_file_rule(rule: FileRule | CorpusRule) -> TypeGuard[FileRule]:
+    return rule.scope == "file"
+
+
+def is_corpus_rule(rule: FileRule | CorpusRule) -> TypeGuard[CorpusRule]:
+    return rule.scope == "corpus"

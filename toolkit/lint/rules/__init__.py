@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from toolkit.lint.model import Rule
+from toolkit.lint.model import CorpusRule, FileRule
 from toolkit.lint.rules import (
     an001_missing_anchor,
     an002_baseline_terms,
@@ -22,7 +22,7 @@ from toolkit.lint.rules import (
     st007_unexpected_entry,
 )
 
-RULES: list[Rule] = [
+RULES: list[FileRule | CorpusRule] = [
     st001_invalid_utf8.RULE,
     st002_empty.RULE,
     st003_paragraphs.RULE,
@@ -40,5 +40,5 @@ RULES: list[Rule] = [
     du001_near_duplicate.RULE,
     cv001_uncovered_concept.RULE,
 ]
-BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
-BY_NAME: dict[str, Rule] = {rule.name: rule for rule in RULES}
+BY_CODE: dict[str, FileRule | CorpusRule] = {rule.code: rule for rule in RULES}
+BY_NAME: dict[str, FileRule | CorpusRule] = {rule.name: rule for rule in RULES}
