@@ -12,17 +12,21 @@ from hypothesis.extra.numpy import arrays
 from trainer.stats import (
     benjamini_hochberg,
     bootstrap_interval,
+    format_adjusted_p,
     format_p,
     grouped_bootstrap,
     holm,
+    hypergeometric_p,
     label_permutations,
     max_statistic_p,
     null_band,
+    null_quantile,
     null_test,
     permutation_p,
     two_sided_p,
     z_score,
 )
+from trainer.stats.wording import bound
 
 finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
 nulls = arrays(np.float64, st.integers(1, 60), elements=finite)
@@ -137,6 +141,9 @@ def test_label_permutations_keep_the_observed_labelling_first_and_every_group_si
     assert out.shape == (31, 6) and (out[0] == codes).all()
     assert all((np.bincount(row, minlength=3) == [3, 2, 1]).all() for row in out)
     assert len({tuple(row) for row in out[1:]}) > 5
+    flags = label_permutations(np.array([True, False, False]), 4, np.random.default_rng(0))
+    ratings = label_permutations(np.array([-1.0, 0.5, 1.0]), 4, np.random.default_rng(0))
+    assert flags.dtype == bool and ratings.dtype == np.float64 and (np.sort(ratings, axis=1) == [-1.0, 0.5, 1.0]).all()
 
 
 @given(p_values)
@@ -222,4 +229,68 @@ def test_format_p_marks_the_permutation_floor():
 @given(st.integers(1, 5000))
 def test_format_p_at_the_floor_of_any_permutation_count(permutations):
     assert format_p(1 / (permutations + 1), permutations).startswith("p ≤")
-    assert format_p(3 / (permutations + 1), permutations).startswith("p =")
+    above = format_p(3 / (permutations + 1), permutations)
+    assert above.startswith("p =") or above == "p < 0.001"  # below 0.001 only with more than 2,000 draws
+    assert format_p(round(1 / (permutations + 1), 5), permutations).startswith("p ≤")  # as stored in the JSON
+
+
+def test_a_two_sided_p_has_twice_the_floor():
+    assert format_p(2 / 1000, 999, sides=2) == "p ≤ 0.002"
+    assert format_p(2 / 1000, 999) == "p = 0.002"  # one-sided, 0.002 is two draws above the floor
+    assert format_p(4 / 1000, 999, sides=2) == "p = 0.004"
+
+
+def test_a_p_without_a_floor_below_a_thousandth_reads_as_a_bound():
+    assert format_p(3e-7) == "p < 0.001" and format_p(3e-7, label=False) == "< 0.001"
+    assert format_p(0.001) == "p = 0.001" and format_p(0.00099) == "p < 0.001"
+
+
+def test_an_adjusted_p_of_a_raw_p_at_its_floor_is_a_bound():
+    assert format_adjusted_p(0.014, 0.002, 999, sides=2) == "p ≤ 0.014"
+    assert format_adjusted_p(0.014, 0.004, 999, sides=2) == "p = 0.014"
+    assert format_adjusted_p(0.014, 0.002, 999) == "p = 0.014"  # one-sided floor 0.001: not at it
+    assert format_adjusted_p(0.014, 0.001, 999, label=False) == "≤ 0.014"
+    assert format_adjusted_p(0.0004, 0.00001, 99_999) == "p ≤ 0.0004" and format_adjusted_p(0.0004, 0.0002, 99_999) == "p < 0.001"
+    assert format_adjusted_p(None, 0.5, 999) == "–"
+
+
+@given(st.floats(1e-9, 1.0))
+def test_a_floor_is_shown_rounded_up_so_it_stays_a_bound(x):
+    shown = float(bound(x))
+    assert x * (1 - 1e-9) <= shown <= x * 1.1 + 1e-15
+
+
+def test_floors_read_as_round_bounds():
+    assert format_p(1 / 1001, 1000) == "p ≤ 0.001" and format_p(1 / 8772, 8771) == "p ≤ 0.00012"
+    assert format_p(1 / 150, 149) == "p ≤ 0.0067" and format_p(0.05, 19) == "p ≤ 0.05"
+
+
+def test_the_null_quantile_is_the_one_sided_bar():
+    null = np.arange(101, dtype=float)
+    assert float(null_quantile(null)) == pytest.approx(95.0) and float(null_quantile(null, 0.5)) == pytest.approx(50.0)
+    rng = np.random.default_rng(4)
+    draws = rng.normal(size=(3, 2000))
+    bar = null_quantile(draws)
+    assert bar.shape == (3,) and np.all(np.abs((draws <= bar[:, None]).mean(axis=1) - 0.95) < 0.002)
+    # a statistic above the bar is significant at 0.05, one at it is not
+    assert float(permutation_p(bar[0] + 1e-9, draws[0])) <= 0.05 + 1 / 2001
+
+
+def test_the_hypergeometric_p_is_the_exact_upper_tail():
+    from math import comb
+
+    population, successes, draws = 20, 7, 5
+    for hits in range(draws + 1):
+        exact = sum(comb(successes, k) * comb(population - successes, draws - k) for k in range(hits, draws + 1)) / comb(population, draws)
+        assert hypergeometric_p(hits, population, successes, draws) == pytest.approx(exact)
+    assert hypergeometric_p(0, population, successes, draws) == pytest.approx(1.0)
+
+
+def test_the_hypergeometric_p_is_null_on_random_draws():
+    """Drawing 15 of 300 items at random, 40 of them marked: p < 0.05 in at most about 5% of runs."""
+    rng = np.random.default_rng(5)
+    marked = np.zeros(300, bool)
+    marked[:40] = True
+    small = sum(hypergeometric_p(int(marked[rng.choice(300, 15, replace=False)].sum()), 300, 40, 15) < 0.05 for _ in range(400))
+    assert small <= 30
+    assert hypergeometric_p(15, 300, 40, 15) < 1e-10  # every drawn item marked: enriched

@@ -40,7 +40,7 @@ def _rich(line: str) -> str:
 
 
 def render_validation(out: Console, validation: ValidationReport) -> None:
-    from trainer.analysis.triage import adjusted_p, confound_lines, probe_lines
+    from trainer.report.wording import adjusted_p, confound_lines, probe_lines, valence_line
 
     deep = validation.thirds["deep"]
     t = validation.thresholds
@@ -68,17 +68,9 @@ def render_validation(out: Console, validation: ValidationReport) -> None:
     out.print(table)
     for line in probe_lines(validation):
         out.print(_rich(line))
-    if validation.valence:
-        deep_valence = [v for v in validation.valence if v.layer in deep]
-        splits = sum(v.separates for v in deep_valence)
-        best_v = max(validation.valence, key=lambda v: v.separation)
-        out.print(
-            f"PC1 valence: separates positive from negative (AUC >= {t.valence_separation_auc} and p < {t.alpha}, valence permuted across "
-            f"concepts) at {splits}/{len(deep_valence)} deep layers; best layer {best_v.layer} (exploratory) AUC {best_v.separation:.2f}, "
-            f"p = {best_v.p_value}"
-        )
-    elif validation.valence_reason:
-        out.print(f"PC1 valence: {validation.valence_reason}", style="dim")
+    valence = valence_line(validation)
+    if valence is not None:
+        out.print(valence, style=None if validation.valence else "dim")
     for line in confound_lines(validation):
         out.print(_rich(line))
 
@@ -99,20 +91,22 @@ def render_analyses(out: Console, analyses: AnalysesReport | None) -> None:
         )
     if analyses.affect is not None:
         row = next(x for x in analyses.affect.layers if x.layer == layer)
+        permutations = analyses.affect.permutations
         text = f"valence/arousal (layer {layer}): PC1 share {row.variance_explained[0]:.1%}"
         if row.best_valence:
-            text += f"; valence best PC{row.best_valence.component} r {row.best_valence.r:+.2f} (p {row.best_valence.p_value:.3f})"
+            text += f"; valence best PC{row.best_valence.component} r {row.best_valence.r:+.2f} ({p_value(row.best_valence.p_value, permutations, label=True)})"
         if row.best_arousal:
-            text += f"; arousal best other PC{row.best_arousal.component} r {row.best_arousal.r:+.2f} (p {row.best_arousal.p_value:.3f})"
+            text += f"; arousal best other PC{row.best_arousal.component} r {row.best_arousal.r:+.2f} ({p_value(row.best_arousal.p_value, permutations, label=True)})"
         out.print(text + " (p corrected for picking among PC1-5)", markup=False)
     elif analyses.affect_reason:
         out.print(f"valence/arousal: {analyses.affect_reason}", style="dim", markup=False)
     if analyses.structure is not None:
         h = next(x for x in analyses.structure.hierarchical if x.layer == layer)
         k = next(x for x in analyses.structure.kmeans if x.layer == layer)
+        permutations = analyses.structure.permutations
         out.print(
             f"unsupervised groups vs manifest clusters (layer {layer}): ARI hierarchical {h.ari:+.3f} (null 95th pct {h.null_high:+.3f}, "
-            f"p {h.p_value:.3f}), k-means {k.ari:+.3f} (p {k.p_value:.3f})",
+            f"{p_value(h.p_value, permutations, label=True)}), k-means {k.ari:+.3f} ({p_value(k.p_value, permutations, label=True)})",
             markup=False,
         )
     if analyses.pairs is not None:

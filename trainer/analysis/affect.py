@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from schemas.analyses import AffectLayer, AffectReport, AxisCorrelation, BestComponent, CircumplexPoint
-from trainer.stats import max_statistic_p, permutation_p
+from trainer.stats import label_permutations, max_statistic_p, permutation_p
 
 VALENCE_CODES = {"negative": -1.0, "neutral": 0.0, "positive": 1.0}
 AROUSAL_CODES = {"low": -1.0, "medium": 0.0, "high": 1.0}
@@ -49,7 +49,7 @@ def _standardise(x: np.ndarray, axis: int) -> np.ndarray:
 
 def shuffled_ratings(ratings: np.ndarray, permutations: int, rng: np.random.Generator) -> np.ndarray:
     """[P, n] standardised copies of ratings, each permuted across concepts (shared by every layer)."""
-    return _standardise(np.stack([rng.permutation(ratings) for _ in range(permutations)]), axis=1)
+    return _standardise(label_permutations(ratings, permutations, rng)[1:], axis=1)
 
 
 def permutation_correlations(scores: np.ndarray, ratings: np.ndarray, shuffled: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from schemas.analysis import ProbeHeadline, ProbeLayer, ProbeResult, ProbeSettings
-from trainer.stats import bootstrap_interval, grouped_bootstrap, label_permutations, max_statistic_p, permutation_p
+from trainer.stats import bootstrap_interval, grouped_bootstrap, label_permutations, max_statistic_p, null_quantile, permutation_p
 
 PERMUTATION_CHUNK = 250
 
@@ -227,7 +227,7 @@ def probe(
     if has_null:
         p_layer = permutation_p(observed, null)
         p_family = max_statistic_p(observed, null)
-        null_mean, null_high = null.mean(axis=1), np.percentile(null, 95, axis=1)
+        null_mean, null_high = null.mean(axis=1), null_quantile(null)
 
     def r(x: float) -> float:
         return round(float(x), 5)

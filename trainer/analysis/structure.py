@@ -17,7 +17,7 @@ from collections import Counter
 import numpy as np
 
 from schemas.analyses import AgreementLayer, ClusterFate, Pair, PairsReport, RecoveredGroup, StabilityReport, StructureReport
-from trainer.stats import permutation_p
+from trainer.stats import hypergeometric_p, label_permutations, null_quantile, permutation_p
 
 PERMUTATIONS = 1000
 SEED = 0
@@ -90,7 +90,7 @@ def _agreement(layer: int, groups: np.ndarray, truth: np.ndarray, shuffled: np.n
         layer=layer,
         ari=round(ari, 5),
         null_mean=round(float(null.mean()), 5),
-        null_high=round(float(np.quantile(null, 0.95)), 5),
+        null_high=round(float(null_quantile(null)), 5),
         p_value=round(float(permutation_p(ari, null)), 5),
     )
 
@@ -157,7 +157,7 @@ def compute_structure(
     truth, names = _codes(clusters)
     k = len(names)
     rng = np.random.default_rng(seed)
-    shuffled = np.stack([rng.permutation(truth) for _ in range(permutations)])
+    shuffled = label_permutations(truth, permutations, rng)[1:]
     hierarchical, kmeans, report_groups = [], [], None
     for li, layer in enumerate(layers):
         tree = hierarchical_groups(vectors[li], k)
@@ -180,8 +180,6 @@ def compute_structure(
 
 def compute_pairs(vectors: np.ndarray, concepts: list[str], clusters: list[str], layer: int, n: int = PAIRS) -> PairsReport:
     """vectors [n_concepts, hidden] unit rows at ``layer``."""
-    from scipy.stats import hypergeom
-
     cos = vectors.astype(np.float64) @ vectors.T.astype(np.float64)
     i, j = np.triu_indices(len(concepts), k=1)
     values = cos[i, j]
@@ -202,7 +200,7 @@ def compute_pairs(vectors: np.ndarray, concepts: list[str], clusters: list[str],
         similar_same_share=round(hits / n, 4) if n else 0.0,
         opposed_same_share=round(float(same[opposed].mean()), 4) if n else 0.0,
         chance_same_share=round(float(same.mean()), 4),
-        similar_p_value=round(float(hypergeom.sf(hits - 1, len(values), int(same.sum()), n)), 6),
+        similar_p_value=round(hypergeometric_p(hits, len(values), int(same.sum()), n), 6),
     )
 
 

@@ -34,7 +34,7 @@ from schemas.finding import Finding
 from trainer.analysis.confounds import shared_scenarios
 from trainer.linalg import gram_matrices, unit
 from trainer.runfolder.data import RunData
-from trainer.stats import format_p
+from trainer.report.wording import describe_cluster_test
 
 CONCEPTS_PER_CLUSTER = 3
 ALPHA = 0.05
@@ -92,17 +92,6 @@ def random_set_z(row: np.ndarray, exclude: int, members: np.ndarray) -> float | 
         return None
     var = pool.var() / m * (N - m) / (N - 1)
     return float((row[members].mean() - pool.mean()) / np.sqrt(var)) if var > 0 else None
-
-
-def describe_cluster_test(label: str, test, n: int) -> str:
-    """Plain-language reason with the evidence: value, size-matched null, z, p."""
-    where = {"scattered": "cannot be told from", "anti-clustered": "is below"}.get(label, "is above")
-    p = adjusted_p(test) if test.p_adjusted is not None else format_p(test.p, test.permutations)
-    return (
-        f"deep-third cohesion {test.value:+.3f} {where} random sets of {n} concepts "
-        f"(null mean {test.null_mean:+.3f}, 95% {test.null_low:+.3f} to {test.null_high:+.3f}; z {test.z:+.1f}, {p} Holm-adjusted, "
-        f"{test.permutations} permutations)"
-    )
 
 
 def compute_triage(run: RunData, quality: QualityReport, validation: ValidationReport) -> TriageReport:
@@ -270,96 +259,3 @@ def _texts_to_rewrite(
         )
     out.sort(key=lambda t: (t.alignment is None, t.alignment if t.alignment is not None else 0.0, t.rel))
     return out
-
-
-def adjusted_p(test) -> str:
-    """The Holm-adjusted p; "≤" when the raw p sits at the permutation floor (the adjusted value is then a bound)."""
-    floor = 2.0 / (test.permutations + 1)  # two-sided
-    return f"p ≤ {test.p_adjusted:.3g}" if test.p <= floor + 1e-9 else f"p = {test.p_adjusted:.3g}"
-
-
-def probe_lines(validation: ValidationReport) -> list[str]:
-    lines = []
-    probe = validation.cluster_probe
-    if probe is None:
-        return [f"Cluster probe: {validation.cluster_probe_reason or 'not run'}."]
-    s = probe.settings
-    h = probe.headline
-    head = next(x for x in probe.layers if x.layer == s.headline_layers[0])
-    if h is not None:
-        lines.append(
-            f"Cluster probe (pre-declared layer{'s' if len(h.layers) > 1 else ''} {', '.join(map(str, h.layers))}): logistic regression "
-            f"{h.accuracy:.1%} (95% CI {h.ci_low:.1%}–{h.ci_high:.1%}, bootstrap over concepts), ridge classifier {h.ridge_accuracy:.1%}"
-            f"{'' if head.cv_seed_sd is None else f' (±{head.cv_seed_sd:.1%} over {s.cv_seeds} fold seeds)'}; "
-            f"chance {head.chance:.1%}, permutation null {head.null_mean:.1%} (95th percentile {head.null_95:.1%}); "
-            f"{format_p(h.p_ridge, s.permutations) if h.p_ridge is not None else 'no permutation test'}; "
-            f"{probe.n_texts} texts of {probe.n_units} concepts in {probe.n_classes} clusters, {s.folds} folds by concept."
-        )
-    else:
-        lines.append(f"Cluster probe headline: {probe.headline_reason}.")
-    best = next(x for x in probe.layers if x.layer == probe.best_layer)
-    lines.append(
-        f"Best layer (exploratory, chosen after the fact): {best.layer}, ridge {best.accuracy:.1%} "
-        f"(CI {best.ci_low:.1%}–{best.ci_high:.1%}), "
-        f"{format_p(best.p_family, s.permutations) if best.p_family is not None else 'no test'} corrected for choosing among {len(probe.layers)} layers."
-    )
-    concept = validation.concept_probe
-    if concept is None:
-        lines.append(f"Concept probe: {validation.concept_probe_reason or 'not run'}.")
-    else:
-        c = next(x for x in concept.layers if x.layer == concept.settings.headline_layers[0])
-        h = concept.headline
-        lr = f"logistic regression {h.accuracy:.1%} (CI {h.ci_low:.1%}–{h.ci_high:.1%}), " if h else ""
-        lines.append(
-            f"Concept probe (layer {c.layer}): {lr}ridge {c.accuracy:.1%} (CI {c.ci_low:.1%}–{c.ci_high:.1%}), chance {c.chance:.1%}; "
-            f"{concept.n_texts} texts, {concept.n_classes} concepts, folds keep each paired scenario together."
-        )
-    return lines
-
-
-def confound_lines(validation: ValidationReport) -> list[str]:
-    lines = []
-    for g in validation.geometry_by_source:
-        judged = {k: v for k, v in g.clusters.items() if v is not None}
-        if g.reason or not judged:
-            lines.append(f"- {g.source} vectors: {g.reason or 'no cluster large enough to judge'}")
-            continue
-        above = [k for k, v in judged.items() if v.p_adjusted is not None and v.p_adjusted < ALPHA and v.side == "above"]
-        lines.append(
-            f"- {g.source} vectors ({g.recipe}; {g.n_concepts} concepts): {len(above)} of {len(judged)} judged clusters cohesive against their null"
-            + (f" ({', '.join(above)})" if above else "")
-        )
-    sc = validation.scenario_confound
-    if sc is not None:
-        cells = (
-            f"pairs sharing a scenario: same cluster {_cell(sc.shared_same_cluster)}, different {_cell(sc.shared_other_cluster)}; "
-            f"not sharing: same cluster {_cell(sc.unshared_same_cluster)}, different {_cell(sc.unshared_other_cluster)}"
-        )
-        if sc.effect is not None:
-            verdict = "**confounded**" if sc.confounded else "not detected"
-            cells += (
-                f". Sharing a scenario adds {sc.effect.value:+.3f} to different-cluster pairs' cosine (null {sc.effect.null_mean:+.3f}, "
-                f"z {sc.effect.z:+.1f}, {format_p(sc.effect.p, sc.effect.permutations)}): {verdict}"
-            )
-        else:
-            cells += f" ({sc.reason})"
-        lines.append(f"- scenario confound (mean deep-third cosine): {cells}.")
-        for pair in sc.top_pairs[:3]:
-            lines.append(f"  - {pair.a} and {pair.b} ({pair.cosine:+.3f}) share scenario {', '.join(pair.scenarios)}")
-    nc = validation.narrator_confound
-    if nc is not None:
-        if nc.decodable is None:
-            lines.append(f"- narrator person: {nc.reason}")
-        else:
-            d = nc.decodable
-            verdict = "**leaks into the vectors**" if nc.confounded else "not detected"
-            lines.append(
-                f"- narrator person (texts: {nc.texts_by_person}; concepts by majority: {nc.concepts_by_person}): predicted from the vectors "
-                f"with accuracy {d.value:.1%} against a null of {d.null_mean:.1%} (z {d.z:+.1f}, {format_p(d.p, d.permutations)}): {verdict}; "
-                f"person directions hold {nc.mean_share:.1%} of a vector on average (a random direction: {nc.random_share:.2%})"
-            )
-    return lines
-
-
-def _cell(cell) -> str:
-    return "–" if cell.mean_cosine is None else f"{cell.mean_cosine:+.3f} (n={cell.pairs})"

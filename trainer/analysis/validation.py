@@ -67,7 +67,7 @@ def valence_separation(vectors: np.ndarray, valences: list[str], layers: list[in
     gram = gram_matrices(centered)
     eig, vecs = np.linalg.eigh(gram)
     labels = valence[keep] == "positive"
-    perms = np.stack([labels] + [rng.permutation(labels) for _ in range(permutations)])  # [1+P, m]
+    perms = label_permutations(labels, permutations, rng)  # [1+P, m]: 1 for positive
     out = []
     for li, layer in enumerate(layers):
         scores = vecs[li, :, -1] * np.sqrt(max(eig[li, -1], 0.0))

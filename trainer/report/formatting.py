@@ -1,10 +1,13 @@
 """How numbers and labels read, the same in the terminal (rich), triage.md and report.html.
 
 The Jinja2 environment of ``trainer.report.render`` registers these as filters; the rich views of the CLI
-call them directly. A leaf: no project imports.
+call them directly. A leaf above the schemas and the statistics kernel (whose ``format_p`` words every p).
 """
 
 from __future__ import annotations
+
+from schemas.analysis import NullTest
+from trainer.stats import format_p
 
 MISSING = "–"
 # cluster labels -> rich style
@@ -26,9 +29,16 @@ def percent(value: float | None, digits: int = 1) -> str:
     return MISSING if value is None else f"{value:.{digits}%}"
 
 
-def p_value(value: float | None) -> str:
-    """``0.012``; ``<0.001`` below that; a dash for a missing value."""
-    return MISSING if value is None else (f"{value:.3f}" if value >= 0.001 else "<0.001")
+def p_value(value: float | None, permutations: int | None = None, *, label: bool = False) -> str:
+    """A p for a table cell (``0.012``, ``≤ 0.001`` at the floor of a test with ``permutations``
+    draws, ``< 0.001``; a dash when missing), or with ``label`` for a sentence (``p = 0.012``):
+    ``trainer.stats.format_p``, the one p formatter."""
+    return format_p(value, permutations, label=label)
+
+
+def p_against_null(test: NullTest | None, *, label: bool = False) -> str:
+    """The p of a statistic against its null, with that null's floor."""
+    return MISSING if test is None else format_p(test.p, test.permutations, label=label)
 
 
 def text_or_dash(value: str | None) -> str:

@@ -13,6 +13,7 @@ from schemas.analyses import AnalysesReport
 from schemas.analysis import QualityReport, ValidationReport
 from trainer.runfolder.data import RunData
 from trainer.runfolder.folder import RunFolder
+from trainer.stats import format_p
 
 COHESION_PNG = "cohesion_by_layer.png"
 LAYER_PROFILE_PNG = "analyses_by_layer.png"
@@ -187,10 +188,10 @@ def circumplex(run: RunData, analyses: AnalysesReport, path: Path) -> None:
         x, y, [p.concept for p in affect.circumplex], [p.cluster for p in affect.circumplex], names, path,
         title=f"Circumplex at layer {affect.circumplex_layer}: components best aligned with valence (x) and arousal (y)"
         + (f"\nlabelled: the {LABELS_PER_CLUSTER} most extreme concepts per cluster" if many else ""),
-        xlabel=f"PC{cx} ({layer.variance_explained[cx - 1]:.0%} of variance), |r| with valence {abs(v.r):.2f}, p {v.p_value:.3f} (corrected for picking among PC1-{affect.components_searched}); positive right"
+        xlabel=f"PC{cx} ({layer.variance_explained[cx - 1]:.0%} of variance), |r| with valence {abs(v.r):.2f}, {format_p(v.p_value, affect.permutations)} (corrected for picking among PC1-{affect.components_searched}); positive right"
         if v
         else f"PC{cx}",
-        ylabel=f"PC{cy} ({layer.variance_explained[cy - 1]:.0%}), |r| with arousal {abs(a.r):.2f}, p {a.p_value:.3f}; high arousal up"
+        ylabel=f"PC{cy} ({layer.variance_explained[cy - 1]:.0%}), |r| with arousal {abs(a.r):.2f}, {format_p(a.p_value, affect.permutations)}; high arousal up"
         if a
         else f"PC{cy} (no arousal ratings)",
         label_all=not many,

@@ -35,7 +35,8 @@ from schemas.analysis import (
 )
 from trainer.report import formatting
 from trainer.runfolder.data import RunData
-from trainer.analysis.triage import adjusted_p, confound_lines, far_detail, probe_lines
+from trainer.analysis.triage import far_detail
+from trainer.report.wording import adjusted_p, confound_lines, probe_lines
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -64,6 +65,7 @@ def environment() -> Any:
         adjusted_p=adjusted_p,
         bold=lambda line: Markup(re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", str(escape(line)))),
         pvalue=formatting.p_value,
+        p_against_null=formatting.p_against_null,
         token=lambda token: repr(token)[1:-1],  # quotes off; white space and control characters visible
     )
     return env
@@ -130,6 +132,7 @@ class ClustersContext:
 class TextsContext:
     texts: list[TextToRewrite]
     one_text: int
+    loo_draws: int  # the leave-one-out null's draws: the floor of a text's alignment p
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,7 @@ class ProbesContext:
     probe: ProbeResult | None
     probe_reason: str | None
     valence_reason: str | None  # set when there is no valence analysis
+    valence_permutations: int
     rows: list[ProbeRow]
 
 
@@ -210,7 +214,7 @@ def clusters(r: ReportInputs) -> Section:
 
 
 def texts(r: ReportInputs) -> Section:
-    return Section("texts.html.j2", TextsContext(r.triage.texts, len(r.triage.one_text_concepts)))
+    return Section("texts.html.j2", TextsContext(r.triage.texts, len(r.triage.one_text_concepts), r.quality.thresholds.null_draws))
 
 
 def confounds(r: ReportInputs) -> Section:
@@ -237,6 +241,7 @@ def probes(r: ReportInputs) -> Section:
             probe=v.cluster_probe,
             probe_reason=v.cluster_probe_reason,
             valence_reason=(v.valence_reason or "") if v.valence is None else None,
+            valence_permutations=v.thresholds.permutations,
             rows=[ProbeRow(layer, probe_layers.get(layer), valence.get(layer)) for layer in v.layers],
         ),
     )

@@ -7,7 +7,8 @@ Conventions, everywhere in amygdala:
 - a draw within ``TIE_TOLERANCE`` of the observed value counts as at least as extreme: a tie
   never makes a result look stronger than it is;
 - z = (observed - null mean) / null standard deviation, 0 when the null does not vary;
-- the band is the central 95% of the draws (2.5th to 97.5th percentile).
+- the band is the central 95% of the draws (2.5th to 97.5th percentile); a one-sided bar is the
+  95th percentile (``null_quantile``), the value a statistic must pass to be significant at 0.05.
 """
 
 from __future__ import annotations
@@ -62,9 +63,17 @@ def null_band(null: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return low, high
 
 
+def null_quantile(null: np.ndarray, level: float = 0.95) -> np.ndarray:
+    """The ``level`` quantile of the null's draws (last axis, linear interpolation): the one-sided
+    bar at 1 - ``level``, e.g. "the null's 95th percentile"."""
+    return np.quantile(np.asarray(null, dtype=np.float64), level, axis=-1)
+
+
 def label_permutations(codes: np.ndarray, permutations: int, rng: np.random.Generator) -> np.ndarray:
-    """[1 + P, n] label codes: the observed labelling first, then P shuffles (so every group keeps its size)."""
-    out = np.empty((1 + permutations, len(codes)), dtype=np.int64)
+    """[1 + P, n] labels (codes, booleans or ratings, their dtype kept): the observed labelling first,
+    then P shuffles across the units (so every group keeps its size)."""
+    codes = np.asarray(codes)
+    out = np.empty((1 + permutations, len(codes)), dtype=codes.dtype)
     out[0] = codes
     for p in range(1, permutations + 1):
         out[p] = rng.permutation(codes)
