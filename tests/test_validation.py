@@ -55,6 +55,47 @@ def test_planted_clusters_get_their_labels_from_a_size_matched_null(run):
     assert report.thresholds.min_cluster_concepts == 4 and report.thresholds.alpha == 0.05
 
 
+def shuffled_manifest_run(root: Path, seed: int):
+    """The synthetic run with its concepts' clusters permuted (sizes kept): no cluster means anything."""
+    import json
+
+    run_dir = write_run(root)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    names = list(manifest["concepts"])
+    clusters = np.random.default_rng(seed).permutation([manifest["concepts"][n]["cluster"] for n in names])
+    for name, cluster in zip(names, clusters):
+        manifest["concepts"][name]["cluster"] = str(cluster)
+    (run_dir / "manifest.json").write_text(json.dumps(manifest))
+    return RunFolder.read(run_dir)
+
+
+def test_cohesion_z_per_layer_is_large_for_planted_clusters_and_null_for_shuffled_ones(run, tmp_path: Path):
+    """validation.json's cohesion_z: distance from the size-matched null in null standard deviations, per layer."""
+    clusters = compute_validation(run, probes=False).clusters
+    deep = [i for i, layer in enumerate(LAYERS) if layer in thirds(LAYERS)["deep"]]
+    early = [i for i in range(len(LAYERS)) if i not in deep]
+    assert min(clusters["tight"].cohesion_z) > 3
+    split = clusters["split"].cohesion_z
+    assert min(split[i] for i in early) > 3 and max(split[i] for i in deep) < 0  # cohesive, then pulled apart
+    assert max(abs(z) for z in clusters["loose"].cohesion_z) < 1  # scattered: indistinguishable from its null
+    for name in ("tight", "split", "loose", "pair"):
+        c = clusters[name]
+        for z, value, null_mean in zip(c.cohesion_z, c.cohesion, c.cohesion_null_mean):
+            assert np.sign(z) == np.sign(value - null_mean), name
+    assert clusters["lone"].cohesion_z is None
+    # the control: shuffled manifests, where every cluster is a random set of concepts
+    shuffled = [
+        abs(z)
+        for seed in range(3)
+        for c in compute_validation(shuffled_manifest_run(tmp_path / f"s{seed}", seed), probes=False).clusters.values()
+        if c.cohesion_p is not None
+        for z in c.cohesion_z
+    ]
+    assert len(shuffled) >= 12 and np.mean(shuffled) < 1.3  # about 0.8 for a standard normal
+    planted = [abs(z) for name in ("tight", "split") for z in clusters[name].cohesion_z]
+    assert np.mean(planted) > 3
+
+
 def test_cluster_statistics_match_a_direct_computation_under_every_labelling():
     from sklearn.metrics import silhouette_samples
 
