@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
@@ -37,10 +38,10 @@ from toolkit.corpus import Corpus
 from base.errors import AmygdalaError
 from toolkit.lint.textutil import count_words
 from toolkit.stats import narrator_person, pronoun_counts
-from trainer.extraction.activations import ArraySink, extract
+from trainer.extraction.activations import ArraySink, ExtractionStats, extract
 from trainer.extraction.cache import cache_root, text_key
 from trainer.extraction.distributed import Ranks, from_environment, process_group, rank_device
-from trainer.extraction.model import placement, resolve_model
+from trainer.extraction.model import ModelSource, placement, resolve_model
 from trainer.reporter import Reporter
 from trainer.runfolder.folder import RunFolder, control_vector_layers
 
@@ -224,31 +225,25 @@ def train(
     return _train(corpus, config, project, out, reporter, cache_dir, ranks)
 
 
-def _train(
-    corpus: Corpus,
-    config: TrainConfig,
-    project: Config,
-    out: Path,
-    reporter: Reporter,
-    cache_dir: Path | None,
-    ranks: Ranks,
-) -> RunResult | None:
-    from trainer.vectors import GroupSums, neutral_components, trainable_concepts
+@dataclass
+class TrainingPlan:
+    """What one run trains on, decided before the model loads: the texts and concepts, the model and layers."""
 
-    cache_dir = (cache_dir or cache_root()) if config.use_cache else None
-    timings: dict[str, float] = {}
-    started = clock = time.perf_counter()
+    rows: list[TextRecord]
+    inputs: list[str]
+    skipped: list[SkippedText]
+    concepts: list[str]
+    neutral_dir: Path | None
+    neutral_inputs: list[str] | None
+    source: ModelSource
+    layers: list[int]
+    dtype: str
+    device: str
 
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[name] = round(now - clock, 4)
-        clock = now
 
-    RunFolder.check_out(out)
-    # Rank 0 alone lints and reports: a lint failure there ends the launch, as torchrun stops every rank.
-    gate = LintGate(corpus, project, config, reporter) if ranks.is_main else None
-    lap("lint")
+def _plan(corpus: Corpus, config: TrainConfig, reporter: Reporter, lap: Callable[[str], None]) -> TrainingPlan:
+    """The texts, concepts and model of the run; fails here, before any extraction, on a bad choice."""
+    from trainer.vectors import trainable_concepts
 
     rows, inputs, skipped = training_rows(corpus)
     for skip in skipped:
@@ -268,74 +263,132 @@ def _train(
     if config.export_gguf and not control_vector_layers(layers, source.n_layers)[0]:
         raise AmygdalaError("--export-gguf: llama.cpp cannot steer at layer 1 (direction.0); choose --layers beyond 1")
     lap("model_setup")
+    return TrainingPlan(rows, inputs, skipped, concepts, neutral_dir, neutral_inputs, source, layers, dtype, device)
+
+
+def _train(
+    corpus: Corpus,
+    config: TrainConfig,
+    project: Config,
+    out: Path,
+    reporter: Reporter,
+    cache_dir: Path | None,
+    ranks: Ranks,
+) -> RunResult | None:
+    from trainer.vectors import GroupSums
+
+    cache_dir = (cache_dir or cache_root()) if config.use_cache else None
+    timings: dict[str, float] = {}
+    started = clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 4)
+        clock = now
+
+    RunFolder.check_out(out)
+    # Rank 0 alone lints and reports: a lint failure there ends the launch, as torchrun stops every rank.
+    gate = LintGate(corpus, project, config, reporter) if ranks.is_main else None
+    lap("lint")
+    plan = _plan(corpus, config, reporter, lap)
+    source, layers = plan.source, plan.layers
 
     where = f" on {ranks.world} ranks" if ranks.distributed else ""
-    reporter.step(f"{len(inputs)} texts, {len(concepts)} concepts, {len(layers)} layers of {source.name}{where}")
+    reporter.step(f"{len(plan.inputs)} texts, {len(plan.concepts)} concepts, {len(layers)} layers of {source.name}{where}")
     # The process group lives only for the extraction: model conversion and the run folder are
     # single-process work (transformers skips parts of saving on ranks other than 0 once a group exists).
     if not ranks.is_main:
-        with process_group(ranks, rank_device(ranks, device)):
-            extract(source, inputs, layers, config, cache_dir, reporter, [], ranks=ranks)
+        with process_group(ranks, rank_device(ranks, plan.device)):
+            extract(source, plan.inputs, layers, config, cache_dir, reporter, [], ranks=ranks)
         return None
     with RunFolder.build(out) as folder:
-        sums = GroupSums(rows, len(layers), source.hidden_size)
-        writer = folder.activation_writer(layers, len(rows), source.hidden_size, config.store_dtype)
-        with process_group(ranks, rank_device(ranks, device)):
-            extraction = extract(source, inputs, layers, config, cache_dir, reporter, [gate, sums.add, writer.write_rows], ranks=ranks)
+        sums = GroupSums(plan.rows, len(layers), source.hidden_size)
+        writer = folder.activation_writer(layers, len(plan.rows), source.hidden_size, config.store_dtype)
+        with process_group(ranks, rank_device(ranks, plan.device)):
+            extraction = extract(source, plan.inputs, layers, config, cache_dir, reporter, [gate, sums.add, writer.write_rows], ranks=ranks)
         assert extraction is not None and gate is not None  # rank 0
         lap("extract")
         report = gate.verdict()
         lap("lint_wait")
         timings["extract_model_load"] = round(extraction.load_seconds, 4)  # part of extract
 
-        neutral, denoise = None, None
-        if neutral_dir and neutral_inputs:
-            neutral_states = ArraySink.empty(len(layers), len(neutral_inputs), source.hidden_size)
-            extract(source, neutral_inputs, layers, config, cache_dir, reporter, [neutral_states.add], loaded=extraction.model)
-            neutral = neutral_components(neutral_states.states, config.denoise_variance)
-            denoise = _denoise_info(neutral_dir, config.denoise_variance, neutral_inputs, layers, neutral)
+        neutral, denoise = _neutral_directions(plan, config, cache_dir, reporter, extraction)
+        if neutral is not None:
             lap("denoise_extract")
-
-        vectors = sums.vectors(concepts, config.method, layers, neutral)
+        vectors = sums.vectors(plan.concepts, config.method, layers, neutral)
         lap("vectors")
 
-        folder.write_readout(concepts, layers, vectors)
-        folder.write_texts(rows)
+        folder.write_readout(plan.concepts, layers, vectors)
+        folder.write_texts(plan.rows)
         folder.write_manifest(corpus.manifest_path.read_bytes())
         folder.write_lint(report)
         if config.export_gguf:
-            for warning in folder.write_control_vectors(concepts, layers, vectors, source.architecture, source.n_layers)[1]:
+            for warning in folder.write_control_vectors(plan.concepts, layers, vectors, source.architecture, source.n_layers)[1]:
                 reporter.warn(warning)
         lap("write")
-        info = RunInfo(
-            created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            config=config,
-            model=ModelInfo(
-                **{k: getattr(source, k) for k in ("name", "kind", "identity", "revision", "architecture", "n_layers", "hidden_size")},
-                path=str(source.path),
-                dtype=dtype,
-                device=extraction.model.device if extraction.model else rank_device(ranks, device),
-                device_map=config.device_map,
-            ),
-            corpus=_corpus_info(corpus, rows, skipped),
-            lint=LintSummary(counts=report.counts, allowed_errors=bool(report.counts.get("error", 0))),
-            extraction=ExtractionInfo(
-                layers=layers,
-                pool=config.pool,
-                skip_tokens=config.skip_tokens,
-                chat_template=config.chat_template,
-                batch_size=extraction.batch_size,
-                tokens=extraction.tokens,
-                cache=extraction.cache,
-                store_dtype=config.store_dtype,
-                mean_norm={str(layer): round(float(norm), 4) for layer, norm in zip(layers, sums.mean_norm())},
-                world_size=ranks.world,
-                texts_per_rank=extraction.texts_per_rank,
-            ),
-            vectors=VectorsInfo(method=config.method, n_concepts=len(concepts), denoise=denoise),
-            versions=_versions(),
-            timings={**timings, "total": round(time.perf_counter() - started, 4)},
-            files=folder.files(),
-        )
+        timings["total"] = round(time.perf_counter() - started, 4)
+        info = _run_info(corpus, config, plan, ranks, extraction, report, sums.mean_norm(), denoise, timings, folder.files())
         folder.commit(info)
-    return RunResult(folder=out, info=info, concepts=concepts, lint=report)
+    return RunResult(folder=out, info=info, concepts=plan.concepts, lint=report)
+
+
+def _neutral_directions(
+    plan: TrainingPlan, config: TrainConfig, cache_dir: Path | None, reporter: Reporter, extraction: ExtractionStats
+) -> tuple[list[np.ndarray] | None, DenoiseInfo | None]:
+    """The principal directions of the neutral texts (``--denoise-neutral``), removed from every vector."""
+    from trainer.vectors import neutral_components
+
+    if not (plan.neutral_dir and plan.neutral_inputs):
+        return None, None
+    layers, hidden = plan.layers, plan.source.hidden_size
+    neutral_states = ArraySink.empty(len(layers), len(plan.neutral_inputs), hidden)
+    extract(plan.source, plan.neutral_inputs, layers, config, cache_dir, reporter, [neutral_states.add], loaded=extraction.model)
+    neutral = neutral_components(neutral_states.states, config.denoise_variance)
+    return neutral, _denoise_info(plan.neutral_dir, config.denoise_variance, plan.neutral_inputs, layers, neutral)
+
+
+def _run_info(
+    corpus: Corpus,
+    config: TrainConfig,
+    plan: TrainingPlan,
+    ranks: Ranks,
+    extraction: ExtractionStats,
+    report: LintReport,
+    mean_norm: np.ndarray,
+    denoise: DenoiseInfo | None,
+    timings: dict[str, float],
+    files: list[str],
+) -> RunInfo:
+    """run.json: what was trained, on what, with which model and settings, and how long it took."""
+    source, layers = plan.source, plan.layers
+    return RunInfo(
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        config=config,
+        model=ModelInfo(
+            **{k: getattr(source, k) for k in ("name", "kind", "identity", "revision", "architecture", "n_layers", "hidden_size")},
+            path=str(source.path),
+            dtype=plan.dtype,
+            device=extraction.model.device if extraction.model else rank_device(ranks, plan.device),
+            device_map=config.device_map,
+        ),
+        corpus=_corpus_info(corpus, plan.rows, plan.skipped),
+        lint=LintSummary(counts=report.counts, allowed_errors=bool(report.counts.get("error", 0))),
+        extraction=ExtractionInfo(
+            layers=layers,
+            pool=config.pool,
+            skip_tokens=config.skip_tokens,
+            chat_template=config.chat_template,
+            batch_size=extraction.batch_size,
+            tokens=extraction.tokens,
+            cache=extraction.cache,
+            store_dtype=config.store_dtype,
+            mean_norm={str(layer): round(float(norm), 4) for layer, norm in zip(layers, mean_norm)},
+            world_size=ranks.world,
+            texts_per_rank=extraction.texts_per_rank,
+        ),
+        vectors=VectorsInfo(method=config.method, n_concepts=len(plan.concepts), denoise=denoise),
+        versions=_versions(),
+        timings=timings,
+        files=files,
+    )
