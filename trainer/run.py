@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import platform
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -42,7 +41,7 @@ from trainer.extraction.activations import ArraySink, ExtractionStats, extract
 from trainer.extraction.cache import cache_root, text_key
 from trainer.extraction.distributed import Ranks, from_environment, process_group, rank_device
 from trainer.extraction.model import ModelSource, placement, resolve_model
-from trainer.reporter import Reporter
+from trainer.reporter import Laps, Reporter
 from trainer.runfolder.folder import RunFolder, control_vector_layers
 
 VERSIONED = ("amygdala", "numpy", "torch", "transformers", "tokenizers", "safetensors", "accelerate", "gguf")
@@ -278,15 +277,8 @@ def _train(
     from trainer.vectors import GroupSums
 
     cache_dir = (cache_dir or cache_root()) if config.use_cache else None
-    timings: dict[str, float] = {}
-    started = clock = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[name] = round(now - clock, 4)
-        clock = now
-
+    lap = Laps()
+    timings = lap.timings
     RunFolder.check_out(out)
     # Rank 0 alone lints and reports: a lint failure there ends the launch, as torchrun stops every rank.
     gate = LintGate(corpus, project, config, reporter) if ranks.is_main else None
@@ -327,7 +319,7 @@ def _train(
             for warning in folder.write_control_vectors(plan.concepts, layers, vectors, source.architecture, source.n_layers)[1]:
                 reporter.warn(warning)
         lap("write")
-        timings["total"] = round(time.perf_counter() - started, 4)
+        timings["total"] = lap.total()
         info = _run_info(corpus, config, plan, ranks, extraction, report, sums.mean_norm(), denoise, timings, folder.files())
         folder.commit(info)
     return RunResult(folder=out, info=info, concepts=plan.concepts, lint=report)

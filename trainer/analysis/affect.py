@@ -74,6 +74,41 @@ def _best(r: np.ndarray, p_max: np.ndarray, exclude: int | None = None) -> tuple
     return j, BestComponent(component=j + 1, r=round(float(r[j]), 5), p_value=round(float(p_max[j]), 5))
 
 
+def _affect_layer(
+    layer: int,
+    vectors: np.ndarray,
+    components: int,
+    v_codes: np.ndarray,
+    v_null: np.ndarray,
+    a_rated: np.ndarray,
+    a_codes: np.ndarray,
+    a_null: np.ndarray | None,
+) -> tuple[AffectLayer, tuple[int, int, float, float, np.ndarray]]:
+    """One layer's components against the ratings, and its circumplex axes (x, y, their signs, the scores)."""
+    scores, share = principal_scores(vectors, components)
+    rv, pv, pv_max = permutation_correlations(scores, v_codes, v_null)
+    x, best_v = _best(rv, pv_max)
+    entry = AffectLayer(
+        layer=layer,
+        variance_explained=[round(float(s), 5) for s in share],
+        pc1_valence=_correlation(rv, pv, 0, len(v_codes)),
+        pc2_valence=_correlation(rv, pv, 1, len(v_codes)),
+        pc1_arousal=None,
+        pc2_arousal=None,
+        best_valence=best_v,
+        best_arousal=None,
+    )
+    y = 1 if x == 0 else 0
+    sign_y = 1.0
+    if a_null is not None and a_rated.sum() >= 3 and len(set(a_codes)) > 1 and scores.shape[1] > 1:
+        ra, pa, pa_max = permutation_correlations(scores[a_rated], a_codes, a_null)
+        entry.pc1_arousal = _correlation(ra, pa, 0, len(a_codes))
+        entry.pc2_arousal = _correlation(ra, pa, 1, len(a_codes))
+        y, entry.best_arousal = _best(ra, pa_max, exclude=x)
+        sign_y = np.sign(ra[y]) or 1.0
+    return entry, (x, y, np.sign(rv[x]) or 1.0, sign_y, scores)
+
+
 def compute_affect(
     vectors: np.ndarray,
     layers: list[int],
@@ -96,29 +131,7 @@ def compute_affect(
     a_null = shuffled_ratings(a_codes, permutations, rng) if len(a_codes) else None
     out, axes = [], {}
     for li, layer in enumerate(layers):
-        scores, share = principal_scores(vectors[li], components)
-        rv, pv, pv_max = permutation_correlations(scores, v_codes, v_null)
-        x, best_v = _best(rv, pv_max)
-        entry = AffectLayer(
-            layer=layer,
-            variance_explained=[round(float(s), 5) for s in share],
-            pc1_valence=_correlation(rv, pv, 0, len(v_codes)),
-            pc2_valence=_correlation(rv, pv, 1, len(v_codes)),
-            pc1_arousal=None,
-            pc2_arousal=None,
-            best_valence=best_v,
-            best_arousal=None,
-        )
-        y = 1 if x == 0 else 0
-        if a_rated.sum() >= 3 and len(set(a_codes)) > 1 and scores.shape[1] > 1:
-            ra, pa, pa_max = permutation_correlations(scores[a_rated], a_codes, a_null)
-            entry.pc1_arousal = _correlation(ra, pa, 0, len(a_codes))
-            entry.pc2_arousal = _correlation(ra, pa, 1, len(a_codes))
-            y, entry.best_arousal = _best(ra, pa_max, exclude=x)
-            sign_y = np.sign(ra[y]) or 1.0
-        else:
-            sign_y = 1.0
-        axes[layer] = (x, y, np.sign(rv[x]) or 1.0, sign_y, scores)
+        entry, axes[layer] = _affect_layer(layer, vectors[li], components, v_codes, v_null, a_rated, a_codes, a_null)
         out.append(entry)
     x, y, sign_x, sign_y, scores = axes[circumplex_layer]
     points = [

@@ -4,11 +4,11 @@ unembedding (read by trainer.extraction.weights) is the only input beyond the ru
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
-from schemas.analyses import AnalysesReport
+from schemas.analyses import AffectReport, AnalysesReport, StructureReport
 from base.errors import AmygdalaError
+from trainer.reporter import Laps
 from trainer.runfolder.data import RunData
 
 if TYPE_CHECKING:
@@ -46,18 +46,9 @@ def compute_analyses(
 ) -> AnalysesReport:
     """Every analysis of analyses.json; the logit lens runs when ``unembedding`` is given (else
     ``lens_reason`` says why not), at ``lens_layers`` (default: the report layer alone)."""
-    from trainer.analysis.affect import compute_affect
-    from trainer.analysis.structure import compute_pairs, compute_stability, compute_structure
+    from trainer.analysis.structure import compute_pairs, compute_stability
 
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[name] = round(now - clock, 4)
-        clock = now
-
+    lap = Laps()
     concepts, layers, vectors, clusters = run.concepts, run.layers, run.vectors, run.clusters
     lens = None
     if unembedding is not None:
@@ -66,25 +57,9 @@ def compute_analyses(
         lens, lens_reason = logit_lens(vectors, layers, concepts, unembedding, lens_layers or [report_layer]), None
     lap("lens")
 
-    rated = [run.manifest.concepts[c] for c in concepts]
-    valences = [c.valence for c in rated]
-    affect, affect_reason = None, None
-    if len(concepts) < 4:
-        affect_reason = f"needs at least four concepts (has {len(concepts)})"
-    elif len(set(valences)) < 2:
-        affect_reason = "every concept has the same valence: nothing to correlate"
-    else:
-        affect = compute_affect(vectors, layers, concepts, clusters, valences, [c.arousal for c in rated], report_layer)
-        if affect.n_arousal < 3:
-            affect_reason = f"arousal rated for {affect.n_arousal} concepts: arousal correlations need at least three"
+    affect, affect_reason = _affect(run, report_layer)
     lap("affect")
-
-    n_clusters = len(set(clusters))
-    structure, structure_reason = None, None
-    if n_clusters < 2 or n_clusters >= len(concepts):
-        structure_reason = f"{n_clusters} clusters for {len(concepts)} concepts: agreement needs 2 <= clusters < concepts"
-    else:
-        structure = compute_structure(vectors, layers, concepts, clusters, report_layer)
+    structure, structure_reason = _structure(run, report_layer)
     lap("structure")
 
     ri = layers.index(report_layer)
@@ -103,5 +78,32 @@ def compute_analyses(
         structure_reason=structure_reason,
         pairs=pairs,
         stability=stability,
-        timings=timings,
+        timings=lap.timings,
     )
+
+
+def _affect(run: RunData, report_layer: int) -> tuple[AffectReport | None, str | None]:
+    """Valence and arousal, or why not (too few concepts, one valence); arousal's own shortfall is the reason beside a report."""
+    from trainer.analysis.affect import compute_affect
+
+    concepts = run.concepts
+    rated = [run.manifest.concepts[c] for c in concepts]
+    valences = [c.valence for c in rated]
+    if len(concepts) < 4:
+        return None, f"needs at least four concepts (has {len(concepts)})"
+    if len(set(valences)) < 2:
+        return None, "every concept has the same valence: nothing to correlate"
+    affect = compute_affect(run.vectors, run.layers, concepts, run.clusters, valences, [c.arousal for c in rated], report_layer)
+    if affect.n_arousal < 3:
+        return affect, f"arousal rated for {affect.n_arousal} concepts: arousal correlations need at least three"
+    return affect, None
+
+
+def _structure(run: RunData, report_layer: int) -> tuple[StructureReport | None, str | None]:
+    """Agreement of unsupervised groups with the manifest clusters, or why it cannot be measured."""
+    from trainer.analysis.structure import compute_structure
+
+    n_clusters, n_concepts = len(set(run.clusters)), len(run.concepts)
+    if n_clusters < 2 or n_clusters >= n_concepts:
+        return None, f"{n_clusters} clusters for {n_concepts} concepts: agreement needs 2 <= clusters < concepts"
+    return compute_structure(run.vectors, run.layers, run.concepts, run.clusters, report_layer), None
