@@ -114,97 +114,30 @@ def compute_validation(
     headline_layers: list[int] | None = None,
     seed: int = 0,
 ) -> ValidationReport:
+    """validation.json: every cluster against its size-matched null (per layer and per third), the
+    probes (unless ``probes`` is off: the pipeline runs them beside the rest), PC1 valence and the confounds."""
     rng = np.random.default_rng(seed)
     layers = run.layers
     parts = thirds(layers)
     part_idx = {name: [layers.index(x) for x in part] for name, part in parts.items()}
-    deep_idx = part_idx["deep"]
     concept_clusters = run.clusters
     cluster_names = [c for c in run.manifest.clusters if c in set(concept_clusters)]
     codes = np.array([cluster_names.index(c) for c in concept_clusters])
-    K = len(cluster_names)
-    sizes = np.bincount(codes, minlength=K)
+    sizes = np.bincount(codes, minlength=len(cluster_names))
     gram = gram_matrices(run.vectors)
-    coh, sil = cluster_geometry(gram, codes, K, permutations, rng)  # [L, K, 1+P]
-    can_test = K >= 2
-    judged = (sizes >= MIN_CLUSTER_CONCEPTS) & can_test
-
-    membership = np.eye(K)[codes]
-    within, between = _within_between(gram, membership)
-
-    layer_z = np.full((len(layers), K), np.nan)
-    layer_p = np.full((len(layers), K), np.nan)
-    layer_above = np.zeros((len(layers), K), bool)
-    null_mean = coh[:, :, 1:].mean(axis=2) if permutations else np.full((len(layers), K), np.nan)
-    if permutations:
-        for li in range(len(layers)):
-            layer_z[li], layer_p[li], layer_above[li] = cluster_tests(coh[li], judged)
-    third_tests = {}
-    for part, idx in part_idx.items():
-        if idx and permutations:
-            mean_coh, mean_sil = coh[idx].mean(axis=0), sil[idx].mean(axis=0)  # [K, 1+P]
-            z, adjusted, above = cluster_tests(mean_coh, judged)
-            third_tests[part] = (mean_coh, mean_sil, z, adjusted, above)
+    coh, sil = cluster_geometry(gram, codes, len(cluster_names), permutations, rng)  # [L, K, 1+P]
+    judged = (sizes >= MIN_CLUSTER_CONCEPTS) & (len(cluster_names) >= 2)
+    tests = cluster_null_tests(coh, sil, judged, part_idx) if permutations else None
+    within, between = _within_between(gram, np.eye(len(cluster_names))[codes])
 
     clusters: dict[str, ClusterValidation] = {}
     for k, name in enumerate(cluster_names):
         members = [c for c, cl in zip(run.concepts, concept_clusters) if cl == name]
         title = run.manifest.clusters[name].title
-        if sizes[k] < 2 or not can_test:
-            reason = (
-                f"{sizes[k]} concept in the run: cohesion needs at least two"
-                if sizes[k] < 2
-                else "the only cluster in the run: nothing to compare against"
-            )
-            clusters[name] = ClusterValidation(
-                title=title, concepts=members, cohesion=None, within=None, between=None, silhouette=None,
-                labels=["undetermined"] * len(layers), reason=reason,
-                thirds={part: ThirdSummary(layers=parts[part], cohesion=None, silhouette=None, label="undetermined",
-                                           layer_labels={"undetermined": len(idx)}) if idx else None
-                        for part, idx in part_idx.items()},
-            )
-            continue
-        small = not judged[k]
-        if small:
-            labels = ["too small to judge"] * len(layers)
-        elif permutations:
-            labels = [label_from_null("above" if layer_above[li, k] else "below", layer_p[li, k]) for li in range(len(layers))]
+        if sizes[k] < 2 or len(cluster_names) < 2:
+            clusters[name] = _undetermined_cluster(title, members, int(sizes[k]), len(layers), parts, part_idx)
         else:
-            labels = ["undetermined"] * len(layers)
-        thirds_out: dict[str, ThirdSummary | None] = {}
-        for part, idx in part_idx.items():
-            if not idx:
-                thirds_out[part] = None
-                continue
-            c_obs, s_obs = float(coh[idx, k, 0].mean()), float(sil[idx, k, 0].mean())
-            if part in third_tests:
-                mean_coh, mean_sil, z, adjusted, above = third_tests[part]
-                side = "above" if above[k] else "below"
-                p_two = float(two_sided_p(mean_coh[k, 0], mean_coh[k, 1:])[0])
-                coh_test = null_test(c_obs, mean_coh[k, 1:], p=p_two, p_adjusted=None if small else adjusted[k], side=side)
-                sil_test = null_test(s_obs, mean_sil[k, 1:])
-                label = "too small to judge" if small else label_from_null(side, adjusted[k])
-            else:
-                coh_test = sil_test = None
-                label = labels[idx[0]]
-            thirds_out[part] = ThirdSummary(
-                layers=parts[part], cohesion=round(c_obs, 5), silhouette=round(s_obs, 5), label=label,  # type: ignore[arg-type]
-                layer_labels=dict(Counter(labels[i] for i in idx)), cohesion_test=coh_test, silhouette_test=sil_test,
-            )
-        clusters[name] = ClusterValidation(
-            title=title,
-            concepts=members,
-            cohesion=_r(coh[:, k, 0]),
-            within=_r(within[:, k]),
-            between=_r(between[:, k]),
-            silhouette=_r(sil[:, k, 0]),
-            cohesion_null_mean=_r(null_mean[:, k]) if permutations else None,
-            cohesion_z=_r(layer_z[:, k]) if permutations else None,
-            cohesion_p=None if small or not permutations else _r(layer_p[:, k]),
-            labels=labels,  # type: ignore[arg-type]
-            reason=f"{sizes[k]} concepts: fewer than {MIN_CLUSTER_CONCEPTS}, a random set this small looks cohesive too often" if small else None,
-            thirds=thirds_out,
-        )
+            clusters[name] = _cluster_validation(k, title, members, coh, sil, within, between, tests, not judged[k], parts, part_idx)
 
     report = ValidationReport(layers=layers, thirds=parts, thresholds=THRESHOLDS.model_copy(update={"permutations": permutations}),
                               clusters=clusters, cluster_probe=None, concept_probe=None, valence=None)
@@ -219,8 +152,113 @@ def compute_validation(
         report.valence = valence_separation(run.vectors, valences, layers, permutations, seed)
     else:
         report.valence_reason = f"needs at least two positive and two negative concepts (has {n_pos} and {n_neg})"
-    _add_confounds(run, report, gram, codes, cluster_names, deep_idx, permutations, rng)
+    _add_confounds(run, report, gram, codes, cluster_names, part_idx["deep"], permutations, rng)
     return report
+
+
+@dataclass
+class ClusterNullTests:
+    """Every cluster against its size-matched null: per layer, and per third (the layers' mean statistic)."""
+
+    z: np.ndarray  # [L, K]
+    p_adjusted: np.ndarray  # [L, K] Holm across the judged clusters, NaN for the others
+    above: np.ndarray  # [L, K] observed at or above the null mean
+    null_mean: np.ndarray  # [L, K]
+    thirds: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]  # mean cohesion, mean silhouette [K, 1+P], z, adjusted p, above [K]
+
+
+def cluster_null_tests(coh: np.ndarray, sil: np.ndarray, judged: np.ndarray, part_idx: dict[str, list[int]]) -> ClusterNullTests:
+    """cohesion and silhouette [L, K, 1+P] (observed first) -> the tests per layer and per third."""
+    n_layers, n_clusters = coh.shape[:2]
+    z, p, above = np.full((n_layers, n_clusters), np.nan), np.full((n_layers, n_clusters), np.nan), np.zeros((n_layers, n_clusters), bool)
+    for li in range(n_layers):
+        z[li], p[li], above[li] = cluster_tests(coh[li], judged)
+    by_third = {}
+    for part, idx in part_idx.items():
+        if idx:
+            mean_coh, mean_sil = coh[idx].mean(axis=0), sil[idx].mean(axis=0)  # [K, 1+P]
+            by_third[part] = (mean_coh, mean_sil, *cluster_tests(mean_coh, judged))
+    return ClusterNullTests(z, p, above, coh[:, :, 1:].mean(axis=2), by_third)
+
+
+def _undetermined_cluster(
+    title: str, members: list[str], size: int, n_layers: int, parts: dict[str, list[int]], part_idx: dict[str, list[int]]
+) -> ClusterValidation:
+    """A cluster with fewer than two concepts, or the only cluster of the run: its numbers cannot be judged."""
+    reason = f"{size} concept in the run: cohesion needs at least two" if size < 2 else "the only cluster in the run: nothing to compare against"
+    return ClusterValidation(
+        title=title, concepts=members, cohesion=None, within=None, between=None, silhouette=None,
+        labels=["undetermined"] * n_layers, reason=reason,
+        thirds={part: ThirdSummary(layers=parts[part], cohesion=None, silhouette=None, label="undetermined",
+                                   layer_labels={"undetermined": len(idx)}) if idx else None
+                for part, idx in part_idx.items()},
+    )
+
+
+def _cluster_validation(
+    k: int,
+    title: str,
+    members: list[str],
+    coh: np.ndarray,
+    sil: np.ndarray,
+    within: np.ndarray,
+    between: np.ndarray,
+    tests: ClusterNullTests | None,
+    small: bool,
+    parts: dict[str, list[int]],
+    part_idx: dict[str, list[int]],
+) -> ClusterValidation:
+    """One cluster's numbers and labels per layer and per third; ``small``: fewer concepts than a judgement needs."""
+    n_layers = coh.shape[0]
+    if small:
+        labels = ["too small to judge"] * n_layers
+    elif tests is not None:
+        labels = [label_from_null("above" if tests.above[li, k] else "below", tests.p_adjusted[li, k]) for li in range(n_layers)]
+    else:
+        labels = ["undetermined"] * n_layers
+    thirds_out = {part: _third_summary(k, part, parts[part], idx, coh, sil, labels, tests, small) if idx else None for part, idx in part_idx.items()}
+    return ClusterValidation(
+        title=title,
+        concepts=members,
+        cohesion=_r(coh[:, k, 0]),
+        within=_r(within[:, k]),
+        between=_r(between[:, k]),
+        silhouette=_r(sil[:, k, 0]),
+        cohesion_null_mean=_r(tests.null_mean[:, k]) if tests is not None else None,
+        cohesion_z=_r(tests.z[:, k]) if tests is not None else None,
+        cohesion_p=None if small or tests is None else _r(tests.p_adjusted[:, k]),
+        labels=labels,  # type: ignore[arg-type]
+        reason=f"{len(members)} concepts: fewer than {MIN_CLUSTER_CONCEPTS}, a random set this small looks cohesive too often" if small else None,
+        thirds=thirds_out,
+    )
+
+
+def _third_summary(
+    k: int,
+    part: str,
+    layers: list[int],
+    idx: list[int],
+    coh: np.ndarray,
+    sil: np.ndarray,
+    labels: list[str],
+    tests: ClusterNullTests | None,
+    small: bool,
+) -> ThirdSummary:
+    """A cluster over one third: the layers' mean cohesion and silhouette, each against the null of that mean."""
+    c_obs, s_obs = float(coh[idx, k, 0].mean()), float(sil[idx, k, 0].mean())
+    coh_test = sil_test = None
+    label = labels[idx[0]]
+    if tests is not None and part in tests.thirds:
+        mean_coh, mean_sil, _, adjusted, above = tests.thirds[part]
+        side = "above" if above[k] else "below"
+        p_two = float(two_sided_p(mean_coh[k, 0], mean_coh[k, 1:])[0])
+        coh_test = null_test(c_obs, mean_coh[k, 1:], p=p_two, p_adjusted=None if small else adjusted[k], side=side)
+        sil_test = null_test(s_obs, mean_sil[k, 1:])
+        label = "too small to judge" if small else label_from_null(side, adjusted[k])
+    return ThirdSummary(
+        layers=layers, cohesion=round(c_obs, 5), silhouette=round(s_obs, 5), label=label,  # type: ignore[arg-type]
+        layer_labels=dict(Counter(labels[i] for i in idx)), cohesion_test=coh_test, silhouette_test=sil_test,
+    )
 
 
 def _r(values: np.ndarray) -> list[float]:
