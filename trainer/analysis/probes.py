@@ -181,21 +181,61 @@ def probe(
     """
     rng = np.random.default_rng(config.seed)
     X = standardise(states)
-    n, U, K = X.shape[1], len(data.unit_class), len(data.classes)
+    n, K = X.shape[1], len(data.classes)
     y = data.unit_class[data.unit]
     labelings = label_permutations(data.unit_class, config.permutations if permute else 0, rng)  # [1+P, U]
-    P = labelings.shape[0]
-
     headline_layers = [x for x in config.headline_layers if x in layers] or [layers[-1]]
     headline_idx = [layers.index(x) for x in headline_layers]
-    prepared = [RidgeLayer(X[li]) for li in range(len(layers))]
-    seed_accuracy = []  # the spread over fold seeds, at the headline layers (a refit per seed)
-    correct = np.zeros((n, len(layers)), bool)
-    null_hits = np.zeros((len(layers), P), np.int64)
+    held_out = ridge_cross_validation(X, data, labelings, config, headline_idx)
+    accuracy = held_out.null_hits / n  # [L, 1+P]
+    low, high = bootstrap_interval(grouped_bootstrap(held_out.correct, data.unit if permute else data.fold_group, config.bootstrap, rng))
+    chance = float(np.bincount(y, minlength=K).max() / n)
+    rows = _probe_layers(layers, accuracy, low, high, held_out.seed_sd, chance)
+    best = int(np.argmax(accuracy[:, 0]))
+    headline, headline_reason = _headline(
+        states, data, y, layers, headline_layers, config, held_out.correct, accuracy if accuracy.shape[1] > 1 else None, rng
+    )
+    return ProbeResult(
+        level=level,  # type: ignore[arg-type]
+        n_texts=n,
+        n_classes=K,
+        n_groups=int(len(np.unique(data.fold_group))),
+        n_units=len(data.unit_class),
+        dropped_classes=data.dropped,
+        settings=_settings(config, permute, headline_layers),
+        layers=rows,
+        best_layer=layers[best],
+        best_p_family=rows[best].p_family,
+        headline=headline,
+        headline_reason=headline_reason,
+    )
+
+
+@dataclass
+class HeldOut:
+    """The ridge classifier's held-out results over every fold."""
+
+    correct: np.ndarray  # [n, L] each text's prediction right, with the observed labels (the first fold seed)
+    null_hits: np.ndarray  # [L, 1+P] texts right under each labelling, the observed first
+    seed_sd: np.ndarray  # [L] accuracy's standard deviation over fold seeds (NaN but at the headline layers)
+
+
+def ridge_cross_validation(X: np.ndarray, data: ProbeData, labelings: np.ndarray, config: ProbeConfig, headline_idx: list[int]) -> HeldOut:
+    """Grouped CV of the ridge classifier on standardised states X [L, n, d] under every labelling of
+    the units: all layers and labellings with the first fold seed, the observed labels at the headline
+    layers with the others (the spread over fold assignments). One fit per fold and layer serves every
+    labelling (scores = G @ Z)."""
+    n_layers, n = X.shape[0], X.shape[1]
+    U, K = len(data.unit_class), len(data.classes)
+    prepared = [RidgeLayer(X[li]) for li in range(n_layers)]
+    seed_accuracy = []
+    correct = np.zeros((n, n_layers), bool)
+    null_hits = np.zeros((n_layers, labelings.shape[0]), np.int64)
     for s in range(config.cv_seeds):
         train, test_fold = assign_folds(data, config.folds, config.seed + s)
-        which = range(len(layers)) if s == 0 else headline_idx
-        hits = np.zeros(len(layers))
+        which = range(n_layers) if s == 0 else headline_idx
+        sets = labelings if s == 0 else labelings[:1]
+        hits = np.zeros(n_layers)
         for f in range(config.folds):
             test = test_fold == f
             if not test.any():
@@ -203,12 +243,10 @@ def probe(
             units = data.unit[test]
             for li in which:
                 G = prepared[li].scores(data.unit, U, train[f], test, config.ridge)  # [n_s, U]
-                sets = labelings if s == 0 else labelings[:1]
                 for start in range(0, len(sets), PERMUTATION_CHUNK):
                     chunk = sets[start : start + PERMUTATION_CHUNK]  # [p, U]
                     Z = np.eye(K, dtype=np.float32)[chunk].transpose(1, 0, 2).reshape(U, -1)  # [U, p*K]
-                    scores = (G @ Z).reshape(len(units), len(chunk), K)
-                    hit = scores.argmax(axis=2) == chunk[:, units].T  # [n_s, p]
+                    hit = (G @ Z).reshape(len(units), len(chunk), K).argmax(axis=2) == chunk[:, units].T  # [n_s, p]
                     if s == 0:
                         null_hits[li, start : start + len(chunk)] += hit.sum(axis=0)
                         if start == 0:
@@ -216,13 +254,15 @@ def probe(
                     else:
                         hits[li] += hit[:, 0].sum()
         seed_accuracy.append(null_hits[:, 0] / n if s == 0 else hits / n)
-    accuracy = null_hits / n  # [L, 1+P]
-    observed, null = accuracy[:, 0], accuracy[:, 1:]
-    spread = np.full(len(layers), np.nan)
+    spread = np.full(n_layers, np.nan)
     if config.cv_seeds > 1:
         spread[headline_idx] = np.std(np.stack(seed_accuracy), axis=0)[headline_idx]
-    low, high = bootstrap_interval(grouped_bootstrap(correct, data.unit if permute else data.fold_group, config.bootstrap, rng))
-    chance = float(np.bincount(y, minlength=K).max() / n)
+    return HeldOut(correct, null_hits, spread)
+
+
+def _probe_layers(layers: list[int], accuracy: np.ndarray, low: np.ndarray, high: np.ndarray, spread: np.ndarray, chance: float) -> list[ProbeLayer]:
+    """Each layer's accuracy with its interval, chance and, when there are permutations, its null and p (own and family-wise)."""
+    observed, null = accuracy[:, 0], accuracy[:, 1:]
     has_null = null.shape[1] > 0
     if has_null:
         p_layer = permutation_p(observed, null)
@@ -232,7 +272,7 @@ def probe(
     def r(x: float) -> float:
         return round(float(x), 5)
 
-    rows = [
+    return [
         ProbeLayer(
             layer=layer,
             accuracy=r(observed[i]),
@@ -247,41 +287,27 @@ def probe(
         )
         for i, layer in enumerate(layers)
     ]
-    best = int(np.argmax(observed))
-    headline, headline_reason = _headline(
-        states, data, y, layers, headline_layers, config, correct, accuracy if has_null else None, rng
-    )
-    return ProbeResult(
-        level=level,  # type: ignore[arg-type]
-        n_texts=n,
-        n_classes=K,
-        n_groups=int(len(np.unique(data.fold_group))),
-        n_units=U,
-        dropped_classes=data.dropped,
-        settings=ProbeSettings(
-            classifier="ridge classifier (one-hot targets, closed form) on standardised hidden states; "
-            "headline: scikit-learn LogisticRegression",
-            grouping=(
-                "folds by concept (random, balanced by texts, blind to labels), training purged of texts sharing a paired scenario with the test fold"
-                if permute
-                else "folds by paired scenario (its texts together) or single story; concepts on both sides by design"
-            ),
-            permutation_unit="cluster labels permuted across concepts, sizes kept" if permute else None,
-            folds=config.folds,
-            C=config.C,
-            ridge=config.ridge,
-            permutations=config.permutations if permute else 0,
-            bootstrap=config.bootstrap,
-            bootstrap_unit="concept" if permute else "fold group",
-            cv_seeds=config.cv_seeds,
-            seed=config.seed,
-            headline_layers=headline_layers,
+
+
+def _settings(config: ProbeConfig, permute: bool, headline_layers: list[int]) -> ProbeSettings:
+    return ProbeSettings(
+        classifier="ridge classifier (one-hot targets, closed form) on standardised hidden states; "
+        "headline: scikit-learn LogisticRegression",
+        grouping=(
+            "folds by concept (random, balanced by texts, blind to labels), training purged of texts sharing a paired scenario with the test fold"
+            if permute
+            else "folds by paired scenario (its texts together) or single story; concepts on both sides by design"
         ),
-        layers=rows,
-        best_layer=layers[best],
-        best_p_family=rows[best].p_family,
-        headline=headline,
-        headline_reason=headline_reason,
+        permutation_unit="cluster labels permuted across concepts, sizes kept" if permute else None,
+        folds=config.folds,
+        C=config.C,
+        ridge=config.ridge,
+        permutations=config.permutations if permute else 0,
+        bootstrap=config.bootstrap,
+        bootstrap_unit="concept" if permute else "fold group",
+        cv_seeds=config.cv_seeds,
+        seed=config.seed,
+        headline_layers=headline_layers,
     )
 
 
