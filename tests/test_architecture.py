@@ -147,3 +147,36 @@ def test_only_runfolder_names_the_run_files():
         if path != ROOT / "trainer" / "runfolder" / "folder.py" and RUN_FILE_NAMES.search(path.read_text(encoding="utf-8"))
     )
     assert named == []
+
+
+MAX_FUNCTION_LINES = 60
+LONG = re.compile(r"#\s*long:\s*\S")
+
+
+def long_functions(source: str, limit: int = MAX_FUNCTION_LINES) -> list[tuple[str, int, int]]:
+    """(name, first line, length) of every function or method over ``limit`` lines, decorators left
+    out, whose ``def`` line does not carry a ``# long: <reason>`` comment."""
+    lines = source.splitlines()
+    out = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            length = node.end_lineno - node.lineno + 1
+            if length > limit and not LONG.search(lines[node.lineno - 1]):
+                out.append((node.name, node.lineno, length))
+    return out
+
+
+def test_the_length_check_measures_functions_and_honours_a_stated_reason():
+    body = "".join(f"    x{i} = {i}\n" for i in range(60))
+    source = f"def short():\n    pass\n\n\ndef long_one():\n{body}\n\ndef excused():  # long: a table of cases\n{body}\n\nclass A:\n    def method(self):\n{body.replace('    ', '        ')}"
+    assert long_functions(source) == [("long_one", 5, 61), ("method", 132, 61)]
+    assert long_functions("def bare():  # long:\n" + body) == [("bare", 1, 61)]  # a reason must be written
+
+
+def test_no_function_in_trainer_is_over_60_lines_without_a_reason():
+    found = [
+        f"{path.relative_to(ROOT)}:{line} {name} ({length} lines)"
+        for path in sorted((ROOT / "trainer").rglob("*.py"))
+        for name, line, length in long_functions(path.read_text(encoding="utf-8"))
+    ]
+    assert found == []

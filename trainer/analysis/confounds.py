@@ -105,7 +105,7 @@ def scenario_confound(
     return ScenarioConfound(layers=layers, **cells, effect=test, confounded=bool(test.p < alpha), top_pairs=pairs)
 
 
-def narrator_confound(
+def narrator_confound(  # long: its statistics gain a permuted-person null in issue 24
     vectors: np.ndarray,
     activations: np.ndarray,
     persons: list[str | None],

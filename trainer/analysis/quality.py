@@ -191,7 +191,7 @@ def _r(x: float) -> float:
     return round(float(x), 5)
 
 
-def compute_quality(run: RunData, *, report_layer: int, down: DownProjections, seed: int = 0) -> QualityReport:
+def compute_quality(run: RunData, *, report_layer: int, down: DownProjections, seed: int = 0) -> QualityReport:  # long: being rewritten in issue 24 (triage's detectors)
     rng = np.random.default_rng(seed)
 
     layers = run.layers

@@ -94,7 +94,7 @@ def random_set_z(row: np.ndarray, exclude: int, members: np.ndarray) -> float | 
     return float((row[members].mean() - pool.mean()) / np.sqrt(var)) if var > 0 else None
 
 
-def compute_triage(run: RunData, quality: QualityReport, validation: ValidationReport) -> TriageReport:
+def compute_triage(run: RunData, quality: QualityReport, validation: ValidationReport) -> TriageReport:  # long: being rewritten in issue 24
     from scipy.stats import norm
 
     deep = validation.thirds["deep"]
@@ -179,7 +179,7 @@ def far_detail(concept: FarConcept) -> str:
     return f"{concept.concept} sits far from {concept.cluster}: {mate}; {closer}"
 
 
-def _texts_to_rewrite(
+def _texts_to_rewrite(  # long: being rewritten in issue 24
     run: RunData, quality: QualityReport, deep_idx: list[int], far: list[FarConcept], weak: set[str]
 ) -> list[TextToRewrite]:
     loo: dict[str, tuple[float, float, float | None]] = {}

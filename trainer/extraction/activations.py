@@ -133,6 +133,34 @@ def _chunks(n: int, size: int) -> Iterator[range]:
         yield range(start, min(start + size, n))
 
 
+def _serve_cached(keys: list[str], layers: list[int], cache: ActivationCache | None, sinks: Sequence[StateSink]) -> list[int]:
+    """Hand every cached text's states to the sinks, in batches; the indices of the texts still to extract."""
+    pending: list[int] = []
+    for rows in _chunks(len(keys), READ_BATCH):
+        found, states = [], []
+        for i in rows:
+            cached = cache.get(keys[i], layers) if cache is not None else None
+            if cached is None:
+                pending.append(i)
+            else:
+                found.append(i)
+                states.append(cached)
+        if found:
+            stacked = np.stack(states, axis=1)
+            for sink in sinks:
+                sink(found, stacked)
+    return pending
+
+
+def _cache_stats(cache: ActivationCache | None, n_texts: int, hits_before: int | None) -> CacheStats:
+    """The cache figures of run.json; ``hits_before``: the texts found before the ranks extracted theirs (distributed)."""
+    if cache is None:
+        return CacheStats(directory=None, hits=0, misses=n_texts, corrupt=0)
+    if hits_before is not None:
+        return CacheStats(directory=str(cache.directory), hits=hits_before, misses=n_texts - hits_before, corrupt=cache.corrupt)
+    return CacheStats(directory=str(cache.directory), hits=cache.hits, misses=cache.misses, corrupt=cache.corrupt)
+
+
 def extract(
     source: ModelSource,
     inputs: Sequence[str],
@@ -171,38 +199,16 @@ def extract(
             return None
         hits_before = len(inputs) - len(missing)
 
-    pending: list[int] = []
-    for rows in _chunks(len(inputs), READ_BATCH):
-        found, states = [], []
-        for i in rows:
-            cached = cache.get(keys[i], layers) if cache is not None else None
-            if cached is None:
-                pending.append(i)
-            else:
-                found.append(i)
-                states.append(cached)
-        if found:
-            stacked = np.stack(states, axis=1)
-            for sink in sinks:
-                sink(found, stacked)
+    pending = _serve_cached(keys, layers, cache, sinks)
     extractor.run(inputs, pending, keys, cache, sinks)
 
     if ranks.distributed:
         # Rank 0 re-extracts only entries that went missing or corrupt after the ranks wrote them.
         texts_per_rank[0] += len(pending)
-        stats = CacheStats(
-            directory=str(cache.directory), hits=hits_before, misses=len(inputs) - hits_before, corrupt=cache.corrupt
-        )
     else:
-        texts_per_rank = [len(pending)]
-        stats = CacheStats(
-            directory=str(cache.directory) if cache else None,
-            hits=cache.hits if cache else 0,
-            misses=cache.misses if cache else len(inputs),
-            corrupt=cache.corrupt if cache else 0,
-        )
+        texts_per_rank, hits_before = [len(pending)], None
     return ExtractionStats(
-        cache=stats,
+        cache=_cache_stats(cache, len(inputs), hits_before),
         tokens=other_ranks_tokens + extractor.tokens,
         batch_size=extractor.batch_size or config.batch_size,
         load_seconds=extractor.load_seconds,

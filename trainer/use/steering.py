@@ -290,7 +290,7 @@ def random_directions(n: int, hidden: int, seed: int) -> np.ndarray:
     return raw / np.linalg.norm(raw, axis=1, keepdims=True)
 
 
-def steering_check(
+def steering_check(  # long: being rewritten in issue 22 (a specific steering check)
     run: "Run",
     lm: "LoadedModel",
     layers: Sequence[int],
