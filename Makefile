@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.setup-stamp
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test bench mutation clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,10 @@ bench: setup
 	$(BIN)/python bench/lint_bench.py
 	$(BIN)/python bench/extract_bench.py
 	$(BIN)/python bench/analysis_bench.py
+
+# Mutation testing of the statistics kernel (a dev tool: installs mutmut, takes hours on two cores).
+mutation: setup
+	HF_HUB_OFFLINE=1 $(BIN)/python bench/mutation.py
 
 clean:
 	rm -rf $(VENV) .amygdala_cache runs

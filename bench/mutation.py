@@ -51,6 +51,9 @@ only_mutate = ["trainer/stats/*"]
 also_copy = ["tests", "manifest.json", "amygdala_stories", "bench"]
 pytest_add_cli_args_test_selection = {tests}
 pytest_add_cli_args = ["-p", "no:cacheprovider", "-m", "not model", "-q"]
+# a mutant that makes the tests run twice as long as the clean run counts as killed (timeout)
+timeout_multiplier = 2.0
+timeout_constant = 5.0
 """
 
 
@@ -88,6 +91,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", type=Path, help="work folder to keep (default: a temporary one, removed after)")
     parser.add_argument("--max-children", type=int, default=2, help="mutants tested at once (default 2: the machine's cores)")
+    parser.add_argument("mutants", nargs="*", help="mutant name patterns to test, e.g. 'trainer.stats.permutation*' (default: all)")
     args = parser.parse_args()
     ensure_mutmut()
     work = args.keep or Path(tempfile.mkdtemp(prefix="amygdala-mutation-"))
@@ -95,7 +99,7 @@ def main() -> int:
         if not (work / "mutants").exists():
             work.mkdir(parents=True, exist_ok=True)
             copy_project(work)
-        mutmut(work, "run", "--max-children", str(args.max_children))
+        mutmut(work, "run", "--max-children", str(args.max_children), *args.mutants)
         mutmut(work, "export-cicd-stats")
         stats = json.loads((work / "mutants" / "mutmut-cicd-stats.json").read_text())
         listed = mutmut(work, "results", "--all", "true", capture=True)

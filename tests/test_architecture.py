@@ -180,3 +180,32 @@ def test_no_function_in_trainer_is_over_60_lines_without_a_reason():
         for name, line, length in long_functions(path.read_text(encoding="utf-8"))
     ]
     assert found == []
+
+
+def _defined_names(path: Path) -> set[str]:
+    return {n.name for n in ast.walk(ast.parse(path.read_text(encoding="utf-8"))) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+
+
+def test_the_figure_table_names_functions_and_templates_that_exist():
+    """docs/architecture.md's "Where each figure comes from": every `module.function` and template it names is real."""
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    table = text.split("## Where each figure comes from", 1)[1].split("\n## ", 1)[0]
+    sources = [p for package in ("trainer", "toolkit") for p in (ROOT / package).rglob("*.py")]
+    templates = {p.name for p in (ROOT / "trainer" / "report" / "templates").rglob("*.j2")}
+    checked, missing = 0, []
+    for token in re.findall(r"`([^`]+)`", table):
+        if token.endswith(".j2"):
+            checked += 1
+            if token.rsplit("/", 1)[-1] not in templates:
+                missing.append(token)
+            continue
+        match = re.fullmatch(r"([\w/]+?)(?:\.py: |\.)(\w+)(?:\(.*\))?", token)
+        if not match or match.group(2) in ("py", "json") or token.endswith(".json"):
+            continue  # a field name or a file, not a function
+        module, name = match.groups()
+        # a module (report/wording -> .../report/wording.py) or a package (stats -> .../stats/*.py)
+        files = [p for p in sources if p.with_suffix("").as_posix().endswith("/" + module) or f"/{module}/" in p.as_posix()]
+        checked += 1
+        if not any(name in _defined_names(p) for p in files):
+            missing.append(token)
+    assert checked > 60 and missing == []
