@@ -76,47 +76,11 @@ def render_validation(out: Console, validation: ValidationReport) -> None:
 
 
 def render_analyses(out: Console, analyses: AnalysesReport | None) -> None:
-    """One line per analysis of analyses.json (docs/analyses.md explains them)."""
-    if analyses is None:
-        return
-    layer = analyses.report_layer
-    lens = analyses.lens
-    if lens is None:
-        out.print(f"logit lens: {analyses.lens_reason}", style="dim", markup=False)
-    else:
-        out.print(
-            f"logit lens (layer {', '.join(str(x.layer) for x in lens.layers)}): {len(lens.flags)} of {analyses.n_concepts} concepts "
-            f"flagged, top tokens mostly pronouns, punctuation or template (random directions: {lens.random_flag_rate:.1%})",
-            markup=False,
-        )
-    if analyses.affect is not None:
-        row = next(x for x in analyses.affect.layers if x.layer == layer)
-        permutations = analyses.affect.permutations
-        text = f"valence/arousal (layer {layer}): PC1 share {row.variance_explained[0]:.1%}"
-        if row.best_valence:
-            text += f"; valence best PC{row.best_valence.component} r {row.best_valence.r:+.2f} ({p_value(row.best_valence.p_value, permutations, label=True)})"
-        if row.best_arousal:
-            text += f"; arousal best other PC{row.best_arousal.component} r {row.best_arousal.r:+.2f} ({p_value(row.best_arousal.p_value, permutations, label=True)})"
-        out.print(text + " (p corrected for picking among PC1-5)", markup=False)
-    elif analyses.affect_reason:
-        out.print(f"valence/arousal: {analyses.affect_reason}", style="dim", markup=False)
-    if analyses.structure is not None:
-        h = next(x for x in analyses.structure.hierarchical if x.layer == layer)
-        k = next(x for x in analyses.structure.kmeans if x.layer == layer)
-        permutations = analyses.structure.permutations
-        out.print(
-            f"unsupervised groups vs manifest clusters (layer {layer}): ARI hierarchical {h.ari:+.3f} (null 95th pct {h.null_high:+.3f}, "
-            f"{p_value(h.p_value, permutations, label=True)}), k-means {k.ari:+.3f} ({p_value(k.p_value, permutations, label=True)})",
-            markup=False,
-        )
-    if analyses.pairs is not None:
-        p = analyses.pairs
-        out.print(
-            f"pairs (layer {layer}): {p.similar_same_share:.0%} of the {p.n} most similar share a cluster (chance {p.chance_same_share:.1%}), "
-            f"{p.opposed_same_share:.0%} of the most opposed",
-            markup=False,
-        )
-    out.print(f"stability: the concept geometry has settled from layer {analyses.stability.settled_from}", markup=False)
+    """One line per analysis of analyses.json (docs/analyses.md explains them); a reason in dim."""
+    from trainer.report.wording import analyses_lines
+
+    for line, reason in analyses_lines(analyses) if analyses is not None else []:
+        out.print(line, style="dim" if reason else None, markup=False)
 
 
 def render_triage(out: Console, triage: TriageReport, limit: int = 20) -> None:

@@ -1,5 +1,6 @@
-"""How the validation reads: the sentences of the probes, the valence axis, the confounds and a
-cluster's cohesion test, the same in the terminal, triage.md, report.html and triage.json's reasons.
+"""How the validation and the analyses read: the sentences of the probes, the valence axis, the
+confounds, a cluster's cohesion test and the one-line summaries of analyses.json, the same in the
+terminal, triage.md, report.html and the reasons triage records.
 
 Each function takes the typed report (``ValidationReport`` or one of its parts) and returns text;
 nothing here computes a statistic (they come from ``trainer.analysis``), and every p-value reads
@@ -9,6 +10,7 @@ the terminal drops.
 
 from __future__ import annotations
 
+from schemas.analyses import AnalysesReport
 from schemas.analysis import NullTest, PairCell, ProbeResult, ValidationReport
 from trainer.stats import format_adjusted_p, format_p
 
@@ -153,3 +155,50 @@ def narrator_lines(validation: ValidationReport) -> list[str]:
 
 def pair_cell(cell: PairCell) -> str:
     return MISSING if cell.mean_cosine is None else f"{cell.mean_cosine:+.3f} (n={cell.pairs})"
+
+
+def analyses_lines(analyses: AnalysesReport) -> list[tuple[str, bool]]:
+    """One line per analysis of analyses.json at the report layer, each with whether it is a reason
+    the analysis did not run (shown dimmed)."""
+    layer = analyses.report_layer
+    lines: list[tuple[str, bool]] = []
+    lens = analyses.lens
+    if lens is None:
+        lines.append((f"logit lens: {analyses.lens_reason}", True))
+    else:
+        lines.append((
+            f"logit lens (layer {', '.join(str(x.layer) for x in lens.layers)}): {len(lens.flags)} of {analyses.n_concepts} concepts "
+            f"flagged, top tokens mostly pronouns, punctuation or template (random directions: {lens.random_flag_rate:.1%})",
+            False,
+        ))
+    affect = analyses.affect
+    if affect is not None:
+        row = next(x for x in affect.layers if x.layer == layer)
+        text = f"valence/arousal (layer {layer}): PC1 share {row.variance_explained[0]:.1%}"
+        if row.best_valence:
+            b = row.best_valence
+            text += f"; valence best PC{b.component} r {b.r:+.2f} ({format_p(b.p_value, affect.permutations)})"
+        if row.best_arousal:
+            b = row.best_arousal
+            text += f"; arousal best other PC{b.component} r {b.r:+.2f} ({format_p(b.p_value, affect.permutations)})"
+        lines.append((text + f" (p corrected for picking among PC1-{affect.components_searched})", False))
+    elif analyses.affect_reason:
+        lines.append((f"valence/arousal: {analyses.affect_reason}", True))
+    structure = analyses.structure
+    if structure is not None:
+        h = next(x for x in structure.hierarchical if x.layer == layer)
+        k = next(x for x in structure.kmeans if x.layer == layer)
+        lines.append((
+            f"unsupervised groups vs manifest clusters (layer {layer}): ARI hierarchical {h.ari:+.3f} (null 95th pct {h.null_high:+.3f}, "
+            f"{format_p(h.p_value, structure.permutations)}), k-means {k.ari:+.3f} ({format_p(k.p_value, structure.permutations)})",
+            False,
+        ))
+    if analyses.pairs is not None:
+        p = analyses.pairs
+        lines.append((
+            f"pairs (layer {layer}): {p.similar_same_share:.0%} of the {p.n} most similar share a cluster (chance {p.chance_same_share:.1%}), "
+            f"{p.opposed_same_share:.0%} of the most opposed",
+            False,
+        ))
+    lines.append((f"stability: the concept geometry has settled from layer {analyses.stability.settled_from}", False))
+    return lines
