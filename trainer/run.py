@@ -279,7 +279,7 @@ def _train(
     cache_dir = (cache_dir or cache_root()) if config.use_cache else None
     lap = Laps()
     timings = lap.timings
-    RunFolder.check_out(out)
+    RunFolder.check_out(out, corpus.root)
     # Rank 0 alone lints and reports: a lint failure there ends the launch, as torchrun stops every rank.
     gate = LintGate(corpus, project, config, reporter) if ranks.is_main else None
     lap("lint")

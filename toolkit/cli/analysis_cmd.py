@@ -86,7 +86,9 @@ def render_analyses(out: Console, analyses: AnalysesReport | None) -> None:
 def render_triage(out: Console, triage: TriageReport, limit: int = 20) -> None:
     from trainer.analysis.triage import far_detail
 
-    if not triage.weak_clusters:
+    if not triage.weak_clusters and not triage.cohesive_clusters:
+        out.print("No cluster judged: not enough concepts in any cluster to compare with its size-matched null.", style="dim")
+    elif not triage.weak_clusters:
         out.print("[green]Every judged cluster is cohesive against its size-matched null in the deep third.[/]")
     for w in triage.weak_clusters:
         out.print(f"weak cluster [bold]{escape(w.cluster)}[/] {rich_label(w.label)}: {escape(w.reason)}")

@@ -200,5 +200,8 @@ def analyses_lines(analyses: AnalysesReport) -> list[tuple[str, bool]]:
             f"{p.opposed_same_share:.0%} of the most opposed",
             False,
         ))
-    lines.append((f"stability: the concept geometry has settled from layer {analyses.stability.settled_from}", False))
+    if analyses.stability.settled_from is None:
+        lines.append((f"stability: {analyses.stability.geometry_reason}", True))
+    else:
+        lines.append((f"stability: the concept geometry has settled from layer {analyses.stability.settled_from}", False))
     return lines
