@@ -294,3 +294,42 @@ def test_the_hypergeometric_p_is_null_on_random_draws():
     small = sum(hypergeometric_p(int(marked[rng.choice(300, 15, replace=False)].sum()), 300, 40, 15) < 0.05 for _ in range(400))
     assert small <= 30
     assert hypergeometric_p(15, 300, 40, 15) < 1e-10  # every drawn item marked: enriched
+
+
+def test_two_sided_p_calls_the_null_mean_itself_above():
+    null = np.arange(99, dtype=float)  # mean 49
+    assert bool(two_sided_p(49.0, null)[1]) and not bool(two_sided_p(48.9, null)[1])
+
+
+def test_z_is_zero_against_a_null_without_spread():
+    assert float(z_score(5.0, np.ones(10))) == 0.0 and float(z_score(-5.0, np.zeros(3))) == 0.0
+    z = z_score(np.array([1.0, 2.0]), np.stack([np.ones(4), np.array([0.0, 1.0, 0.0, 1.0])]))
+    assert z[0] == 0.0 and z[1] == pytest.approx(3.0)
+
+
+def test_the_band_is_taken_over_the_draws_of_each_row():
+    null = np.stack([np.arange(1001, dtype=float), 10 * np.arange(1001, dtype=float)])
+    low, high = null_band(null)
+    assert low.shape == (2,) and tuple(low) == pytest.approx((25.0, 250.0)) and tuple(high) == pytest.approx((975.0, 9750.0))
+
+
+def test_null_test_rounds_for_json_and_handles_an_empty_null():
+    test = null_test(1 / 3, np.array([0.0, 1 / 7, 2 / 7, 3 / 7]))
+    assert (test.value, test.null_mean) == (0.33333, 0.21429) and test.z == round(test.z, 3) and test.p == 0.4
+    empty = null_test(0.5, np.array([]))
+    assert empty.permutations == 0 and empty.z == 0.0 and np.isnan(empty.null_mean) and empty.p == 1.0
+
+
+def test_the_family_maximum_is_taken_over_the_family_not_the_draws():
+    null = np.array([[0.0, 0.0, 0.0, 0.0], [0.0, 10.0, 0.0, 0.0]])  # member 1 reaches 10 in one draw
+    observed = np.array([5.0, 5.0])
+    assert tuple(max_statistic_p(observed, null)) == pytest.approx((2 / 5, 2 / 5))
+    assert tuple(permutation_p(observed, null)) == pytest.approx((1 / 5, 2 / 5))
+
+
+def test_the_grouped_bootstrap_draws_as_many_groups_as_there_are():
+    """Three groups of one text each, values 0, 1, 2: a resample's mean is a multiple of 1/3, and every
+    mean from 0 to 2 appears (each group drawn zero to three times)."""
+    means = grouped_bootstrap(np.array([0.0, 1.0, 2.0]), np.array([0, 1, 2]), 3000, np.random.default_rng(0))
+    assert set(np.round(means * 3).astype(int)) == set(range(7))
+    assert np.mean(means) == pytest.approx(1.0, abs=0.05)
