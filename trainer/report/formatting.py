@@ -1,13 +1,17 @@
 """How numbers and labels read, the same in the terminal (rich), triage.md and report.html.
 
 The Jinja2 environment of ``trainer.report.render`` registers these as filters; the rich views of the CLI
-call them directly. A leaf above the schemas and the statistics kernel (whose ``format_p`` words every p).
+call them directly. A leaf: the statistics kernel's ``format_p``, which words every p, is imported
+when a p is formatted, so the CLI's import of this module (``amygdala lint`` loads every command)
+does not bring in numpy.
 """
 
 from __future__ import annotations
 
-from schemas.analysis import NullTest
-from trainer.stats import format_p
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from schemas.analysis import NullTest
 
 MISSING = "–"
 # cluster labels -> rich style
@@ -33,12 +37,14 @@ def p_value(value: float | None, permutations: int | None = None, *, label: bool
     """A p for a table cell (``0.012``, ``≤ 0.001`` at the floor of a test with ``permutations``
     draws, ``< 0.001``; a dash when missing), or with ``label`` for a sentence (``p = 0.012``):
     ``trainer.stats.format_p``, the one p formatter."""
+    from trainer.stats import format_p
+
     return format_p(value, permutations, label=label)
 
 
-def p_against_null(test: NullTest | None, *, label: bool = False) -> str:
+def p_against_null(test: "NullTest | None", *, label: bool = False) -> str:
     """The p of a statistic against its null, with that null's floor."""
-    return MISSING if test is None else format_p(test.p, test.permutations, label=label)
+    return MISSING if test is None else p_value(test.p, test.permutations, label=label)
 
 
 def text_or_dash(value: str | None) -> str:
