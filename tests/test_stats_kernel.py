@@ -333,3 +333,10 @@ def test_the_grouped_bootstrap_draws_as_many_groups_as_there_are():
     means = grouped_bootstrap(np.array([0.0, 1.0, 2.0]), np.array([0, 1, 2]), 3000, np.random.default_rng(0))
     assert set(np.round(means * 3).astype(int)) == set(range(7))
     assert np.mean(means) == pytest.approx(1.0, abs=0.05)
+
+
+def test_the_edges_of_the_wording():
+    assert bound(0.0) == "0"
+    assert format_adjusted_p(0.001, 0.0005, 9999) == "p = 0.001"  # at a thousandth, not below it
+    assert format_adjusted_p(0.014, 0.004, 999, label=False, sides=2) == "0.014"
+    assert format_adjusted_p(0.0004, 0.0002, 99_999, label=False) == "< 0.001"
