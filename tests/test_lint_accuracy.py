@@ -72,9 +72,12 @@ def found_spans(root: Path) -> dict[str, list[tuple[str, str]]]:
     out: dict[str, list[tuple[str, str]]] = {}
     for finding in result.findings:
         name = Path(finding.path).stem
-        line = (root / "stories").glob(f"*/{name}.txt")
-        body = next(line).read_text(encoding="utf-8").split("\n")[finding.line - 1]
-        out.setdefault(name, []).append((finding.code, body[finding.column - 1 : finding.end_column - 1]))
+        text = next((root / "stories").glob(f"*/{name}.txt")).read_text(encoding="utf-8")
+        line_starts = [0] + [i + 1 for i, char in enumerate(text) if char == "\n"]
+        begin = line_starts[finding.line - 1] + finding.column - 1
+        end = line_starts[(finding.end_line or finding.line) - 1] + (finding.end_column or 1) - 1
+        # A span may cross a hard line wrap: its words are joined with one space.
+        out.setdefault(name, []).append((finding.code, " ".join(text[begin:end].split())))
     return out
 
 

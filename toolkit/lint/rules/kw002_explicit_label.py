@@ -14,7 +14,7 @@ def check(ctx: FileContext) -> Iterator[Hit]:
     for label in ctx.analysis.labels:
         if label.emotion.stems & own:
             continue  # KW001 reports the own emotion, once per span
-        words = ctx.body[label.start_char : label.end_char]
+        words = " ".join(ctx.body[label.start_char : label.end_char].split())  # a hard line wrap shown as a space
         yield ctx.span_hit(
             "KW002",
             label.start_char,
