@@ -217,6 +217,13 @@ class Matchers:
         for form in sorted(set(derived) - phrases):
             self.stems[strings.add(form)] = derived[form]
             self.by_lower.add(form, [nlp.make_doc(form)])
+        # Plurals the lookup table lacks ("sadnesses"), as forms of their singular's stems.
+        lemma_of = nlp.get_pipe(_LEMMATIZER).lookups.get_table("lemma_lookup")
+        for form, singular in sorted(lx.plurals([*phrases, *derived], tables.nouns).items()):
+            key = strings.add(form)
+            if key not in self.stems and form not in lemma_of:
+                self.stems[key] = self.stems[strings.add(singular)]
+                self.by_lower.add(form, [nlp.make_doc(form)])
         forms = [*phrases, *derived]
         self.adverbs = lx.adverbs(forms)
 

@@ -25,6 +25,10 @@ SUBJECT_STARTS = frozenset("i you he she we they it the a an his her my our thei
 # Taste and touch words that also name emotions: after a degree word they describe a thing
 # ("the tea too bitter", "skin too sensitive for wool") unless a person is the subject.
 TASTE_AND_TOUCH = frozenset("bitter sweet sour sensitive tender tense raw numb sore stiff".split())
+# Words as often physical as emotional: fronted, they describe a thing unless a person follows
+# ("Stuck, the lorry blocked the lane"; "Trapped, she...").
+PHYSICAL_WORDS = frozenset("stuck trapped safe exposed hurt wounded drained secure protected".split())
+THING_OR_PERSON = TASTE_AND_TOUCH | PHYSICAL_WORDS
 # Fronted before a comma at the start of a sentence, these are formulas, not feelings: "Sorry, I..."
 INTERJECTIONS = frozenset(["sorry"])
 # Pronouns that start a clause about a person.
@@ -84,6 +88,8 @@ def _emotion_position(analysis, start: int, end: int) -> bool:
         return False  # a name: "Hope", "Joy"
     if _sentence_start(doc, start) and (after is None or after.text in ("!", "?", ".", "…")):
         return False  # a sentence of one word: "Patient!", "Content?" (a call, a name, a line)
+    if doc[start].is_title and after is not None and after.is_title and after.is_alpha and after.lower_ != "i":
+        return False  # a name of two capitalised words: "Lonely Hearts", "Happy Valley"
     if after is not None and after.lemma_ in EXPRESSION_NOUNS:
         return True
     word = doc[start:end].text.lower()
@@ -93,11 +99,11 @@ def _emotion_position(analysis, start: int, end: int) -> bool:
         following = doc[end + 1] if end + 1 < len(doc) else None
         if _quoted_or_apposed(doc, end + 1):
             return False
-        if word in TASTE_AND_TOUCH:
+        if word in THING_OR_PERSON:
             return _person_follows(analysis, end + 1)
         return following is not None and (following.lower_ in SUBJECT_STARTS or following.is_title)
     if clause_start and (after is None or after.lower_ in CLAUSE_END):
-        if word in TASTE_AND_TOUCH and _sentence_start(doc, start):
+        if word in THING_OR_PERSON and _sentence_start(doc, start):
             return _person_follows(analysis, _clause_end(doc, end) + 1)  # "Bitter and thick, the coffee"
         return True
     if before is not None and before.lower_ in DEGREE_WORDS:
