@@ -30,6 +30,14 @@ class LintSettings(BaseModel):
     paired_tolerance: float = Field(0.2, alias="paired-tolerance", gt=0, lt=1)
     duplicate_threshold: float = Field(0.8, alias="duplicate-threshold", gt=0, le=1)
 
+    @field_validator("story_words", mode="before")
+    @classmethod
+    def _two_numbers(cls, value: Any) -> Any:
+        # pydantic's own message for [40] is "story-words[1]: Field required"; say what is expected.
+        if not isinstance(value, (list, tuple)) or len(value) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            raise ValueError(f"expected [min, max], two whole numbers of words such as [40, 120]; got {value!r}")
+        return value
+
     @field_validator("story_words")
     @classmethod
     def _ordered_range(cls, value: tuple[int, int]) -> tuple[int, int]:
@@ -113,7 +121,8 @@ def load_config(start: Path | None = None, explicit: Path | None = None) -> Conf
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = json_path((*prefix, *err["loc"]))
-        raise AmygdalaError(f"{loc}: {err['msg']}", path) from exc
+        message = err["msg"].removeprefix("Value error, ")
+        raise AmygdalaError(f"{loc}: {message}", path) from exc
     root = path.resolve().parent
     if settings.corpus is not None:
         settings.corpus = root / settings.corpus

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from pathlib import Path
 
 from schemas.reports import (
     ClusterCoverage,
@@ -24,7 +25,15 @@ REQUIRE_ALL = "all"
 REQUIRE_CLUSTERS = "clusters"
 _PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%?$")
 _LISTED = 8
-NO_BAR = "no bar set (pass --require, or set require in [tool.amygdala.coverage]): information only"
+def no_bar(config: Path | None) -> str:
+    """The line for a report without a bar, naming the table to set it in for this project's configuration."""
+    if config is None:
+        where = "[coverage] of amygdala.toml, or [tool.amygdala.coverage] of pyproject.toml"
+    elif config.name == "amygdala.toml":
+        where = f"[coverage] of {config.name}"
+    else:
+        where = f"[tool.amygdala.coverage] of {config.name}"
+    return f"no bar set (pass --require, or set require in {where}): information only"
 
 
 def parse_requirement(value: str) -> str:
@@ -47,12 +56,15 @@ def _concepts(corpus: Corpus) -> list[ConceptCoverage]:
     stories: dict[str, int] = defaultdict(int)
     variants: dict[str, int] = defaultdict(int)
     scenarios: dict[str, list[str]] = defaultdict(list)
+    # An empty file (what `amygdala new` creates) is a story to write, not coverage.
     for text in corpus.stories:
-        stories[text.label] += 1
+        if not text.is_blank:
+            stories[text.label] += 1
     for scenario in corpus.scenarios:
         for text in scenario.variants:
-            variants[text.label] += 1
-            scenarios[text.label].append(scenario.slug)
+            if not text.is_blank:
+                variants[text.label] += 1
+                scenarios[text.label].append(scenario.slug)
     out = []
     for name, concept in corpus.manifest.concepts.items():
         where = sorted(set(scenarios[name]))
@@ -176,8 +188,8 @@ def coverage_report(corpus: Corpus, requirements: list[str] | None = None) -> Co
     )
 
 
-def markdown(report: CoverageReport) -> str:
-    """The report as GitHub-flavoured Markdown, for CI job summaries."""
+def markdown(report: CoverageReport, config: Path | None = None) -> str:
+    """The report as GitHub-flavoured Markdown, for CI job summaries (``config``: the configuration file in use)."""
     lines = [
         "## Corpus coverage",
         "",
@@ -190,7 +202,7 @@ def markdown(report: CoverageReport) -> str:
         mark = "passed" if result.met else "**failed**"
         lines.append(f"- `--require {result.requirement}` {mark}: {result.detail}")
     if not report.requirements:
-        lines.append(f"- {NO_BAR}")
+        lines.append(f"- {no_bar(config)}")
     lines += [
         "",
         "| cluster | stories per concept | any text | extras | stories | variants | paired scenarios | missing |",

@@ -16,7 +16,7 @@ def init_command(
     folder: Annotated[Path, typer.Argument(help="The project folder (created if missing).")] = Path("."),
 ) -> None:
     """Write a starter corpus with one example story, the bundled manifest with its JSON Schema
-    beside it, and the configuration ([tool.amygdala] in an existing pyproject.toml, else
+    beside it, and the configuration (\\[tool.amygdala] in an existing pyproject.toml, else
     amygdala.toml). Never overwrites: an existing file stops it before anything is written."""
     from toolkit.starter import init_project
 

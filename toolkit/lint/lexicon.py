@@ -99,6 +99,8 @@ NOT_SUBJECTS = frozenset(
     nothing something anything all each every one some none both either neither another""".split()
 )
 
+# Words that open a multi-word name: "Mrs Okafor", "Uncle Bert".
+TITLES = frozenset("mr mrs ms miss dr doctor professor uncle aunt auntie granny grandma grandpa nan father mother sister brother saint sir lady lord captain".split())
 # Subjects that quantify over people: after them a physical word is a physical statement
 # ("nobody was hurt", "everyone was safe"), not a label.
 QUANTIFIER_SUBJECTS = frozenset("nobody everyone everybody anyone anybody none".split())

@@ -153,9 +153,19 @@ class Analysis:
         out: dict[str, str] = {}
         heads: dict[str, int] = {}
         for i, token in enumerate(doc):
-            if token.is_title and token.is_alpha and len(token) > 1 and not _sentence_start(doc, i):
+            if _capitalised(token) and not _sentence_start(doc, i):
                 if token.lower_ not in lx.NOT_SUBJECTS and token.lower_ not in lx.PERSONAL_PRONOUNS:
-                    out.setdefault(token.lemma_, token.text)
+                    # A name of several words is one term: "Mrs Okafor", "Uncle Bert", "Mara Santos".
+                    first = i
+                    if i > 0 and _capitalised(doc[i - 1]) and doc[i - 1].lower_ not in lx.NOT_SUBJECTS:
+                        continue  # inside a name already taken
+                    while first > 0 and _capitalised(doc[first - 1]) and doc[first - 1].lower_ in lx.TITLES:
+                        first -= 1  # "Mrs" at the start of a sentence
+                    last = i + 1
+                    while last < len(doc) and _capitalised(doc[last]) and doc[last].lower_ not in lx.NOT_SUBJECTS:
+                        last += 1
+                    span = doc[first:last]
+                    out.setdefault(" ".join(t.lemma_ for t in span), span.text)
             elif token.lower_ == "the":
                 head = _noun_head(doc, i + 1)
                 if head is not None:
@@ -163,7 +173,9 @@ class Analysis:
         for head, count in heads.items():
             if count >= 2:
                 out.setdefault(head, f"the {head}")
-        return [(shown, lemma) for lemma, shown in out.items()]
+        names = [lemma for lemma in out if " " in lemma]
+        # "Okafor" alone is part of "Mrs Okafor" when both occur.
+        return [(shown, lemma) for lemma, shown in out.items() if not any(lemma in name.split() for name in names)]
 
     def subject(self, verb: int) -> str | None:
         """Who the verb at token ``verb`` is about: "person", "quantifier", "thing" or None."""
@@ -176,6 +188,10 @@ _STOP = frozenset(
     """of and or but in on at to from with by for as into onto over under was were is are be been had
     has have that which who when while then than so if not no nor it its""".split()
 )
+
+
+def _capitalised(token) -> bool:
+    return token.is_title and token.is_alpha and len(token) > 1
 
 
 def _sentence_start(doc: Doc, i: int) -> bool:
