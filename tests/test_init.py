@@ -29,6 +29,7 @@ def test_init_writes_a_project_that_lints_and_whose_schema_resolves(tmp_path, mo
         "amygdala_stories/stories/patient/01.txt",
         "manifest.json",
         "manifest.schema.json",
+        "requirements.txt",
     ]
     manifest = json.loads((root / "manifest.json").read_text())
     schema_path = root / manifest["$schema"]
