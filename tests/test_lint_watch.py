@@ -50,3 +50,56 @@ def test_watch_lints_again_after_a_change(make_corpus):
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
+
+
+def _rename_over(path, text: str) -> None:
+    """Save as many editors do: write a temporary file beside ``path``, then rename it over ``path``."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def test_watch_keeps_linting_after_saves_that_rename_over_the_file(make_corpus, tmp_path):
+    # issue 23 (4): the first rename-over save re-linted, later ones never did (the manifest's watch
+    # was on the replaced file).
+    root = make_corpus({"stories/calm/01.txt": STORY})
+    manifest = tmp_path / "manifest.json"  # outside the corpus, as in a writer's repository
+    manifest.write_bytes((root / "manifest.json").read_bytes())
+    (root / "manifest.json").unlink()
+    story = root / "stories" / "calm" / "01.txt"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
+    args = ["lint", "--watch", "--corpus", str(root), "--manifest", str(manifest), "--format", "concise", "--select", "LN001"]
+    proc = subprocess.Popen([sys.executable, "-c", SERVER, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
+
+    def save_until(marker: str, save, timeout: float = 60) -> str:
+        """Save (again every few seconds: the watcher starts just after "watching" is printed) until ``marker``."""
+        seen, deadline, next_save = [], time.monotonic() + timeout, 0.0
+        while time.monotonic() < deadline:
+            if save is not None and time.monotonic() >= next_save:
+                save()
+                next_save = time.monotonic() + 3
+            try:
+                line = lines.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            seen.append(line)
+            if marker in line:
+                return "".join(seen)
+        raise AssertionError(f"{marker!r} not printed; got {seen}")
+
+    try:
+        save_until("watching", None)
+        for words in (3, 5, 7):
+            body = " ".join(["word"] * words) + "\n"
+            out = save_until(f"LN001 {words} words: too short", lambda: _rename_over(story, body))
+            assert "changed: 01.txt; linting again" in out and ".01.txt.tmp" not in out
+        for n in range(3):
+            text = manifest.read_text(encoding="utf-8")
+            out = save_until("changed: manifest.json", lambda: _rename_over(manifest, text + " " * (n + 1)))
+            assert "linting again" in out
+            assert "Found 1 error" in save_until("Found 1 error", None)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
