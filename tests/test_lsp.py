@@ -212,3 +212,20 @@ def test_a_variant_is_counted_against_its_baseline(make_corpus):
     n, target = len(VARIANT.split()), len(BASELINE.split())
     low, high = -(-target * 8 // 10), target * 12 // 10
     assert length_hint(linted, VARIANT) == f"{n} words (baseline {target}: {low}–{high})"
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_misspelling_is_fixed_by_its_suggestion(client, project):
+    story = project / "amygdala_stories" / "stories" / "patient.txt"
+    typo = CLEAN.replace("picked it", "pickt it")
+    found = await open_doc(client, story, typo)
+    (spelling,) = [d for d in found if d.code == "SP001"]
+    assert spelling.severity == types.DiagnosticSeverity.Information
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            types.TextDocumentIdentifier(from_fs_path(str(story))), spelling.range, types.CodeActionContext(diagnostics=[spelling])
+        )
+    )
+    assert actions and actions[0].title.startswith("Change to '") and actions[0].is_preferred
+    (edit,) = actions[0].edit.changes[from_fs_path(str(story))]
+    assert edit.range == spelling.range and " " not in edit.new_text

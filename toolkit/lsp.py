@@ -11,7 +11,8 @@ Diagnostics carry the rule code and severity; hovering one shows ``amygdala rule
 Code actions where the fix is mechanical: rename a file or folder to the slug ST006
 suggests, and declare the terms the baseline leans on as the scenario's anchors (AN002);
 for a leak or a label (KW001, KW002), which only the writer can fix, a command that shows
-the words to avoid and the rule's good example. An inlay hint at the end of the text counts
+the words to avoid and the rule's good example; a misspelling (SP001) is replaced by a
+suggestion. An inlay hint at the end of the text counts
 its words against the range it is held to ("87 words (stories 40–120)").
 
 The server answers ``initialize`` once spaCy, the manifest's matchers, the corpus scan and
@@ -178,8 +179,10 @@ class BufferLinter:
         """
         from toolkit.lint.lexicon import build_lexicon
         from toolkit.lint.nlp import language, matchers
+        from toolkit.lint.spelling import speller
 
         language()
+        speller()
         try:
             config = load_config(start=folder)
             root, manifest = resolve_locations(config, start=folder)
@@ -451,9 +454,32 @@ def _code_actions(ls: AmygdalaServer, params: types.CodeActionParams) -> list[ty
             action = _anchor_action(ls, linted, diagnostic)
         elif diagnostic.code in ("KW001", "KW002"):
             action = _family_action(linted, diagnostic)
+        elif diagnostic.code == "SP001":
+            actions.extend(_spelling_actions(params.text_document.uri, diagnostic))
         if action is not None:
             actions.append(action)
     return actions
+
+
+_SUGGESTED = re.compile(r"did you mean (.+)\?")
+
+
+def _spelling_actions(uri: str, diagnostic: types.Diagnostic) -> list[types.CodeAction]:
+    """SP001: replace the word with each suggestion its message names."""
+    match = _SUGGESTED.search(diagnostic.message)
+    if match is None:
+        return []
+    words = re.findall(r"'([^']+)'", match.group(1))
+    return [
+        types.CodeAction(
+            title=f"Change to '{word}'",
+            kind=types.CodeActionKind.QuickFix,
+            diagnostics=[diagnostic],
+            is_preferred=i == 0,
+            edit=types.WorkspaceEdit(changes={uri: [types.TextEdit(range=diagnostic.range, new_text=word)]}),
+        )
+        for i, word in enumerate(words)
+    ]
 
 
 SHOW_FAMILY = "amygdala.showFamily"

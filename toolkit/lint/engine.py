@@ -242,6 +242,7 @@ def open_cache(corpus: Corpus, settings: LintSettings, cache_dir: Path | None) -
         "story_words": list(settings.story_words),
         "paired_tolerance": settings.paired_tolerance,
         "duplicate_threshold": settings.duplicate_threshold,
+        "words": sorted(settings.accepted_words()),
     }
     return LintCache(cache_dir, fingerprint(corpus.manifest_path.read_bytes(), options))
 

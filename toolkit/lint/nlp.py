@@ -132,6 +132,12 @@ class Analysis:
     labels: list[LabelSpan]
     words: "_Words"
     _lemmas: list[str] | None = field(default=None, repr=False)
+    # Where each character of the (whitespace-folded) doc came from in the body; None: the same place.
+    offsets: list[int] | None = field(default=None, repr=False)
+
+    def body_offset(self, i: int) -> int:
+        """The body's character offset of the doc's character ``i`` (``token.idx``, a span's end)."""
+        return i if self.offsets is None else self.offsets[i]
 
     def lemmas(self) -> list[str]:
         """Lowercase lemma of every token, apostrophes straightened."""
@@ -279,7 +285,7 @@ class Matchers:
             span = doc[start:end]
             emotions.append(EmotionSpan(start, end, place(span.start_char), place(span.end_char), phrase, stems))
         labels = self._labels(doc, emotions, place) if emotions else []
-        return Analysis(doc, emotions, labels, self.words)
+        return Analysis(doc, emotions, labels, self.words, offsets=offsets)
 
     def _labels(self, doc: Doc, emotions: list[EmotionSpan], place) -> list[LabelSpan]:
         longest: dict[int, EmotionSpan] = {}
