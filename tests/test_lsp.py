@@ -229,3 +229,17 @@ async def test_a_misspelling_is_fixed_by_its_suggestion(client, project):
     assert actions and actions[0].title.startswith("Change to '") and actions[0].is_preferred
     (edit,) = actions[0].edit.changes[from_fs_path(str(story))]
     assert edit.range == spelling.range and " " not in edit.new_text
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_workspace_diagnostics_say_what_to_write_next(client, project):
+    report = await client.workspace_diagnostic_async(types.WorkspaceDiagnosticParams(previous_result_ids=[]))
+    (manifest,) = report.items
+    assert manifest.uri == from_fs_path(str(project / "manifest.json"))
+    assert manifest.items and all(d.code == "CV001" and d.severity == types.DiagnosticSeverity.Information for d in manifest.items)
+    joy = next(d for d in manifest.items if "exuberant_joy" in d.message)
+    assert joy.message.startswith("write next in exuberant_joy (0/") and "blissful" in joy.message
+    text = await client.text_document_diagnostic_async(
+        types.DocumentDiagnosticParams(types.TextDocumentIdentifier(from_fs_path(str(project / "amygdala_stories/stories/patient.txt"))))
+    )
+    assert list(text.items) == []  # a text's findings are pushed, never pulled twice

@@ -11,6 +11,8 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
+from schemas.finding import NextInCluster, WriteNext
+from schemas.manifest import Manifest
 from schemas.reports import (
     ClusterCoverage,
     ConceptCoverage,
@@ -219,3 +221,48 @@ def markdown(report: CoverageReport, config: Path | None = None) -> str:
     if report.unknown_texts:
         lines += ["", f"Texts whose concept is not in the manifest: {', '.join(report.unknown_texts)}."]
     return "\n".join(lines) + "\n"
+
+
+def write_next(manifest: Manifest, texts_per_concept: dict[str, int], listed: int = 3) -> WriteNext:
+    """What to write next, per cluster: the concepts without a text, else the ones with the fewest.
+
+    ``texts_per_concept`` counts non-empty texts (stories and paired variants) by concept.
+    Clusters with missing concepts come first, the most missing first; then the thinnest.
+    """
+    clusters = []
+    for slug, cluster in manifest.clusters.items():
+        members = [name for name, c in manifest.concepts.items() if c.cluster == slug]
+        if not members:
+            continue
+        counts = {name: texts_per_concept.get(name, 0) for name in members}
+        missing = [name for name in members if counts[name] == 0]
+        fewest = min(counts.values())
+        thinnest = [] if missing else [name for name in members if counts[name] == fewest][:listed]
+        clusters.append(
+            NextInCluster(
+                cluster=slug,
+                title=cluster.title,
+                concepts=len(members),
+                with_text=len(members) - len(missing),
+                missing=missing,
+                thinnest=thinnest,
+                fewest=fewest,
+            )
+        )
+    clusters.sort(key=lambda c: (-len(c.missing), c.fewest, c.cluster))
+    return WriteNext(
+        concepts=sum(c.concepts for c in clusters),
+        with_text=sum(c.with_text for c in clusters),
+        clusters=clusters,
+    )
+
+
+def write_next_line(summary: WriteNext, listed: int = 3) -> str:
+    """The summary in one line (CV001's message): the clusters still missing concepts, a few names each."""
+    missing = [c for c in summary.clusters if c.missing]
+    parts = []
+    for c in missing:
+        names = ", ".join(c.missing[:listed]) + (f" +{len(c.missing) - listed}" if len(c.missing) > listed else "")
+        parts.append(f"{c.cluster} {c.with_text}/{c.concepts} ({names})")
+    without = summary.concepts - summary.with_text
+    return f"what to write next: {without} of {summary.concepts} concepts have no text yet; " + "; ".join(parts)

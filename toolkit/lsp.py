@@ -12,7 +12,8 @@ Code actions where the fix is mechanical: rename a file or folder to the slug ST
 suggests, and declare the terms the baseline leans on as the scenario's anchors (AN002);
 for a leak or a label (KW001, KW002), which only the writer can fix, a command that shows
 the words to avoid and the rule's good example; a misspelling (SP001) is replaced by a
-suggestion. An inlay hint at the end of the text counts
+suggestion. Workspace diagnostics (``workspace/diagnostic``) say what to write next: one per
+cluster still missing concepts, on the manifest. An inlay hint at the end of the text counts
 its words against the range it is held to ("87 words (stories 40–120)").
 
 The server answers ``initialize`` once spaCy, the manifest's matchers, the corpus scan and
@@ -34,7 +35,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
-from schemas.finding import Finding
+from schemas.finding import Finding, WriteNext
 from toolkit import __version__
 from toolkit.config import Config, LintSettings, load_config
 from toolkit.corpus import SCENARIO_SPEC, Corpus, Text, load_corpus, resolve_locations
@@ -194,6 +195,20 @@ class BufferLinter:
         except (AmygdalaError, OSError):
             return
         matchers(build_lexicon(corpus.manifest).phrases)
+
+    def write_next(self, folder: Path) -> tuple[Path, WriteNext] | None:
+        """The workspace corpus's manifest and its "what to write next" summary (texts as on disk);
+        None when ``folder`` holds no usable corpus."""
+        try:
+            config = load_config(start=folder)
+            root, manifest = resolve_locations(config, start=folder)
+            corpus = self._scan(root.resolve(), manifest.resolve())
+            settings = config.settings.lint
+            validate(settings)
+            result = lint_corpus(corpus, settings.model_copy(update={"select": ["CV001"]}), cache=self._cache(corpus, config, settings))
+        except (AmygdalaError, OSError):
+            return None
+        return (corpus.manifest_path, result.write_next) if result.write_next is not None else None
 
     def lint(self, path: Path, body: str) -> Linted | None:
         """The findings on ``path`` with ``body`` as its content; None when it is no corpus text.
@@ -526,6 +541,56 @@ def _inlay_hints(ls: AmygdalaServer, params: types.InlayHintParams) -> list[type
     lines = body.rstrip("\n").split("\n")
     end = types.Position(len(lines) - 1, _utf16(lines[-1], len(lines[-1]) + 1))
     return [types.InlayHint(position=end, label=f" {length_hint(linted, body)}", padding_left=True)]
+
+
+def write_next_diagnostics(summary: WriteNext, listed: int = 6) -> list[types.Diagnostic]:
+    """One Information diagnostic per cluster still missing concepts, on the manifest's first line."""
+    out = []
+    for c in summary.clusters:
+        if not c.missing:
+            continue
+        names = ", ".join(c.missing[:listed]) + (f" and {len(c.missing) - listed} more" if len(c.missing) > listed else "")
+        out.append(
+            types.Diagnostic(
+                range=types.Range(types.Position(0, 0), types.Position(0, 1)),
+                message=f"write next in {c.cluster} ({c.with_text}/{c.concepts} concepts have a text): {names}",
+                severity=types.DiagnosticSeverity.Information,
+                code="CV001",
+                source=SOURCE,
+            )
+        )
+    return out
+
+
+def _summary(ls: AmygdalaServer) -> tuple[str, list[types.Diagnostic]] | None:
+    root = ls.workspace.root_path
+    found = ls.linter.write_next(Path(root) if root else Path.cwd())
+    if found is None:
+        return None
+    manifest, summary = found
+    return from_fs_path(str(manifest)) or "", write_next_diagnostics(summary)
+
+
+@server.feature(
+    types.TEXT_DOCUMENT_DIAGNOSTIC,
+    types.DiagnosticOptions(identifier=SOURCE, inter_file_dependencies=True, workspace_diagnostics=True),
+)
+def _document_diagnostic(ls: AmygdalaServer, params: types.DocumentDiagnosticParams) -> types.RelatedFullDocumentDiagnosticReport:
+    # A text's own findings are pushed as it is edited; pulled reports carry only the corpus-wide
+    # "what to write next", on the manifest, so a client that pulls shows nothing twice.
+    summary = _summary(ls)
+    items = summary[1] if summary is not None and summary[0] == params.text_document.uri else []
+    return types.RelatedFullDocumentDiagnosticReport(items=items)
+
+
+@server.feature(types.WORKSPACE_DIAGNOSTIC)
+def _workspace_diagnostic(ls: AmygdalaServer, params: types.WorkspaceDiagnosticParams) -> types.WorkspaceDiagnosticReport:
+    """What to write next, as workspace diagnostics on the manifest (one per cluster with concepts to write)."""
+    summary = _summary(ls)
+    if summary is None:
+        return types.WorkspaceDiagnosticReport(items=[])
+    uri, items = summary
+    return types.WorkspaceDiagnosticReport(items=[types.WorkspaceFullDocumentDiagnosticReport(uri=uri, items=items, version=None)])
 
 
 def serve() -> None:
