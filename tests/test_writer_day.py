@@ -72,3 +72,17 @@ def test_a_story_words_setting_of_one_number_says_what_it_expects(tmp_path, monk
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "Field required" not in result.stderr
     assert re.search(r"amygdala\.toml: lint\.story-words: expected \[min, max\], two whole numbers", result.stderr)
+
+
+def test_pairing_only_the_selected_texts_finds_the_pairs_pairing_everything_finds_for_them():
+    # The editor's DU001 on each keystroke pairs the buffer with the corpus, not the corpus with itself.
+    import random
+
+    from toolkit.lint.dedup import candidate_pairs, pairs_with
+
+    rng = random.Random(7)
+    keys = [f"{rng.getrandbits(32):08x}" for _ in range(30)]
+    bands = {f"t{i}": "".join(rng.choice(keys) for _ in range(6)) for i in range(60)}
+    for selected in ({"t1"}, {"t2", "t40"}, set(bands)):
+        expected = [p for p in candidate_pairs(bands) if p[0] in selected or p[1] in selected]
+        assert pairs_with(bands, selected) == expected

@@ -190,8 +190,11 @@ class BufferLinter:
             corpus = self._scan(root.resolve(), manifest.resolve())
             settings = config.settings.lint
             validate(settings)
-            # A whole-corpus lint from the cache reads every text once (DU001 compares them all).
             lint_corpus(corpus, settings, cache=self._cache(corpus, config, settings))
+            # The first edit changes the corpus, so DU001 compares the buffer with every text:
+            # read them now (a rescan keeps what was read).
+            for text in corpus.texts():
+                text.text  # noqa: B018  (the cached property reads the file)
         except (AmygdalaError, OSError):
             return
         matchers(build_lexicon(corpus.manifest).phrases)
