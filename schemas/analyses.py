@@ -165,9 +165,10 @@ class StabilityReport(BaseModel):
     adjacent_min: list[float | None]
     to_report_mean: list[float] = Field(description="Mean over concepts of cosine(vector at layer, vector at the report layer).")
     geometry_adjacent: list[float | None] = Field(description="Pearson r between the off-diagonal cosine matrices of a layer and the previous one.")
-    geometry_to_report: list[float] = Field(description="Pearson r between the off-diagonal cosine matrices of a layer and the report layer.")
+    geometry_to_report: list[float | None] = Field(description="Pearson r between the off-diagonal cosine matrices of a layer and the report layer; null with geometry_reason.")
     settle_threshold: float
-    settled_from: int = Field(description="Earliest layer from which geometry_to_report stays at or above settle_threshold up to the report layer: where the geometry has settled into its report-layer shape.")
+    settled_from: int | None = Field(description="Earliest layer from which geometry_to_report stays at or above settle_threshold up to the report layer: where the geometry has settled into its report-layer shape; null with geometry_reason.")
+    geometry_reason: str | None = Field(None, description="Why the cosine-matrix correlations are missing (too few concepts).")
 
 
 class AnalysesReport(BaseModel):

@@ -245,7 +245,7 @@ def _train(
         timings[name] = round(now - clock, 4)
         clock = now
 
-    RunFolder.check_out(out)
+    RunFolder.check_out(out, corpus.root)
     # Rank 0 alone lints and reports: a lint failure there ends the launch, as torchrun stops every rank.
     gate = LintGate(corpus, project, config, reporter) if ranks.is_main else None
     lap("lint")

@@ -122,13 +122,18 @@ def render_analyses(out: Console, analyses: AnalysesReport | None) -> None:
             f"{p.opposed_same_share:.0%} of the most opposed",
             markup=False,
         )
-    out.print(f"stability: the concept geometry has settled from layer {analyses.stability.settled_from}", markup=False)
+    if analyses.stability.settled_from is None:
+        out.print(f"stability: {analyses.stability.geometry_reason}", style="dim", markup=False)
+    else:
+        out.print(f"stability: the concept geometry has settled from layer {analyses.stability.settled_from}", markup=False)
 
 
 def render_triage(out: Console, triage: TriageReport, limit: int = 20) -> None:
     from trainer.analysis.triage import far_detail
 
-    if not triage.weak_clusters:
+    if not triage.weak_clusters and not triage.cohesive_clusters:
+        out.print("No cluster judged: not enough concepts in any cluster to compare with its size-matched null.", style="dim")
+    elif not triage.weak_clusters:
         out.print("[green]Every judged cluster is cohesive against its size-matched null in the deep third.[/]")
     for w in triage.weak_clusters:
         out.print(f"weak cluster [bold]{escape(w.cluster)}[/] {rich_label(w.label)}: {escape(w.reason)}")

@@ -310,6 +310,12 @@ def _headline(
             "the ridge accuracy stands instead"
         )
     train, test_fold = assign_folds(data, config.folds, config.seed)
+    one_class = [f for f in range(config.folds) if (test_fold == f).any() and len(np.unique(y[train[f]])) < 2]
+    if one_class:  # the purge can leave a small corpus's fold with texts of one class only: nothing to fit
+        return None, (
+            f"not enough {'concepts' if accuracy is not None else 'texts'} outside the test fold's paired scenarios to fit logistic regression: "
+            f"{len(one_class)} of {config.folds} folds train on one class only; the ridge accuracy and its null stand instead"
+        )
     correct = np.stack([_logistic_correct(states[i], y, train, test_fold, config.C) for i in idx], axis=1)
     boot = grouped_bootstrap(correct, data.unit if accuracy is not None else data.fold_group, config.bootstrap, rng)
     low, high = bootstrap_interval(boot.mean(axis=1))

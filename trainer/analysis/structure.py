@@ -214,6 +214,10 @@ def _offdiag_correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(x, y)[0, 1])
 
 
+# Three concepts give three pairs, the fewest a correlation between two cosine matrices can use.
+MIN_GEOMETRY_CONCEPTS = 3
+
+
 def compute_stability(vectors: np.ndarray, layers: list[int], report_layer: int, threshold: float = SETTLE_THRESHOLD) -> StabilityReport:
     """vectors [n_layers, n_concepts, hidden] unit rows."""
     from trainer.analysis.quality import gram_matrices
@@ -222,14 +226,24 @@ def compute_stability(vectors: np.ndarray, layers: list[int], report_layer: int,
     ri = layers.index(report_layer)
     adjacent = (x[1:] * x[:-1]).sum(axis=-1)  # [L-1, C]
     to_report = (x * x[ri][None]).sum(axis=-1)
-    grams = gram_matrices(x)
-    geometry_adjacent = [None] + [round(_offdiag_correlation(grams[li], grams[li - 1]), 5) for li in range(1, len(layers))]
-    geometry_to_report = [round(_offdiag_correlation(grams[li], grams[ri]), 5) for li in range(len(layers))]
-    settled = report_layer
-    for li in range(ri, -1, -1):
-        if geometry_to_report[li] < threshold:
-            break
-        settled = layers[li]
+    n_concepts = x.shape[1]
+    geometry_adjacent: list[float | None] = [None] * len(layers)
+    geometry_to_report: list[float | None] = [None] * len(layers)
+    settled: int | None = None
+    reason = None
+    if n_concepts < MIN_GEOMETRY_CONCEPTS:
+        pairs = n_concepts * (n_concepts - 1) // 2
+        reason = (f"not enough concepts to judge how the geometry settles: {n_concepts} concept(s) give {pairs} pair(s), "
+                  f"a correlation of cosine matrices needs at least {MIN_GEOMETRY_CONCEPTS} concepts")
+    else:
+        grams = gram_matrices(x)
+        geometry_adjacent = [None] + [round(_offdiag_correlation(grams[li], grams[li - 1]), 5) for li in range(1, len(layers))]
+        geometry_to_report = [round(_offdiag_correlation(grams[li], grams[ri]), 5) for li in range(len(layers))]
+        settled = report_layer
+        for li in range(ri, -1, -1):
+            if geometry_to_report[li] < threshold:  # type: ignore[operator]
+                break
+            settled = layers[li]
     return StabilityReport(
         layers=layers,
         report_layer=report_layer,
@@ -240,4 +254,5 @@ def compute_stability(vectors: np.ndarray, layers: list[int], report_layer: int,
         geometry_to_report=geometry_to_report,
         settle_threshold=threshold,
         settled_from=settled,
+        geometry_reason=reason,
     )

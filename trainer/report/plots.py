@@ -38,6 +38,12 @@ def _colours(n: int) -> list:
     return [palette[i % len(palette)] for i in range(n)]
 
 
+def _legend(ax, **options) -> None:
+    """A legend when the panel has labelled lines; a small run's empty panel gets none (matplotlib would warn)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**options)
+
+
 def _save(fig, path: Path) -> None:
     import io
 
@@ -64,7 +70,7 @@ def cohesion_by_layer(validation: ValidationReport, path: Path, null_band: tuple
     ax.set_xlabel("layer (output of block layer-1)")
     ax.set_ylabel("cohesion (within - between cosine)")
     ax.set_title("Cluster cohesion by layer (light shade: deep third" + ("; grey band: null" if null_band else "") + ")")
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    _legend(ax, fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.tight_layout()
     _save(fig, path)
 
@@ -212,7 +218,7 @@ def layer_profile(analyses: AnalysesReport, path: Path) -> None:
         ax.plot(layers, [r.variance_explained[0] for r in rows], ":", label="PC1 share of variance", color="0.4")
     ax.set_ylabel("correlation / share")
     ax.set_title("Valence and arousal along the principal components")
-    ax.legend(fontsize=7)
+    _legend(ax, fontsize=7)
     ax = axes[1]
     if analyses.structure is not None:
         for name, rows, colour in (("hierarchical", analyses.structure.hierarchical, "tab:green"), ("k-means", analyses.structure.kmeans, "tab:purple")):
@@ -220,17 +226,18 @@ def layer_profile(analyses: AnalysesReport, path: Path) -> None:
             ax.fill_between(layers, [r.null_mean for r in rows], [r.null_high for r in rows], color=colour, alpha=0.15, label=f"{name} null (mean to 95th pct)")
     ax.set_ylabel("adjusted Rand index")
     ax.set_title("Unsupervised groups against the manifest clusters")
-    ax.legend(fontsize=7)
+    _legend(ax, fontsize=7)
     ax = axes[2]
     st = analyses.stability
     ax.plot(layers, [np.nan if v is None else v for v in st.adjacent_mean], label="mean cosine to previous layer", color="tab:orange")
     ax.plot(layers, st.to_report_mean, label=f"mean cosine to layer {st.report_layer}", color="tab:brown")
-    ax.plot(layers, st.geometry_to_report, "--", label=f"cosine-matrix r with layer {st.report_layer}", color="0.3")
-    ax.axvline(st.settled_from - 0.5, color="0.6", linestyle=":", label=f"settled from layer {st.settled_from}")
+    if st.settled_from is not None:
+        ax.plot(layers, st.geometry_to_report, "--", label=f"cosine-matrix r with layer {st.report_layer}", color="0.3")
+        ax.axvline(st.settled_from - 0.5, color="0.6", linestyle=":", label=f"settled from layer {st.settled_from}")
     ax.set_ylabel("cosine / r")
     ax.set_xlabel("layer")
     ax.set_title("Stability across layers")
-    ax.legend(fontsize=7)
+    _legend(ax, fontsize=7)
     fig.tight_layout()
     _save(fig, path)
 

@@ -24,6 +24,7 @@ A new folder is built in a hidden sibling (``RunFolder.build``) and renamed into
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -71,6 +72,15 @@ TRAINING_FILES = frozenset({RUN, READOUT, READOUT_INFO, TEXTS, MANIFEST, LINT, L
 # numpy has no bfloat16: its bit patterns are the upper half of a float32's.
 STORAGE: dict[str, type[np.generic]] = {"float32": np.float32, "float16": np.float16, "bfloat16": np.uint16}
 FIRST_RELEASE = "amygdala 0.1.0"
+
+
+# Pictures the report steps add (trainer.report.plots, amygdala eval / steer --check).
+REPORT_PICTURE = re.compile(
+    r"(cohesion_by_layer|analyses_by_layer|eval_by_layer|steering_heatmap|(cosine_heatmap|concept_pca|circumplex)_layer\d+)\.png"
+)
+REPORT_FILES = frozenset({QUALITY, VALIDATION, TRIAGE, TRIAGE_MD, ANALYSES, REPORT_HTML, EVAL, EVAL_PNG, STEERING, STEERING_PNG})
+# base.jsonio.atomic_write_bytes's temporary file, left behind only by a process killed mid-write.
+ATOMIC_TEMPORARY = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.tmp")
 
 
 def activation_file(layer: int) -> str:
@@ -370,6 +380,46 @@ def read_control_vector(path: Path) -> tuple[dict[str, Any], dict[int, np.ndarra
     return meta, directions
 
 
+# --------------------------------------------------------------------------- replacing a folder
+
+
+def _is_known(rel: str, training: set[str]) -> bool:
+    parent, _, name = rel.rpartition("/")
+    temporary = ATOMIC_TEMPORARY.fullmatch(name)
+    if temporary:  # a write of a known file that was killed before its rename
+        name = temporary.group(1)
+        rel = f"{parent}/{name}" if parent else name
+    return rel in training or (not parent and (name in REPORT_FILES or REPORT_PICTURE.fullmatch(name) is not None))
+
+
+def unknown_files(folder: Path, info: RunInfo) -> list[str]:
+    """Entries of a run folder that neither training (run.json's ``files``) nor a report step wrote, sorted.
+
+    A symbolic link or a folder holding nothing amygdala wrote counts as unknown too."""
+    training = set(info.files) | {RUN}
+    unknown: list[str] = []
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if path.is_symlink() or (path.is_file() and not _is_known(rel, training)):
+            unknown.append(rel)
+        elif path.is_dir() and not any(f.startswith(rel + "/") for f in training):
+            unknown.append(rel + "/")
+        elif not path.is_dir() and not path.is_file():
+            unknown.append(rel)
+    return unknown
+
+
+def _check_outside_corpus(out: Path, corpus_root: Path) -> None:
+    """A run folder under stories/ or paired/ would land among the texts lint and training read."""
+    from toolkit.corpus import PAIRED, STORIES
+
+    target = out.resolve()
+    for part in (STORIES, PAIRED):
+        texts = (corpus_root / part).resolve()
+        if target == texts or texts in target.parents:
+            raise AmygdalaError(f"is inside the corpus's {part}/ folder, where lint and training read texts; choose an --out outside it", out)
+
+
 # --------------------------------------------------------------------------- the folder
 
 
@@ -426,10 +476,33 @@ class RunFolder:
         return RunBuilder(out)
 
     @staticmethod
-    def check_out(out: Path) -> None:
-        """``out`` may be new, empty, or an earlier run folder (replaced); anything else is the user's and kept."""
-        if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / RUN).is_file())):
+    def check_out(out: Path, corpus_root: Path | None = None) -> None:
+        """``out`` may be new, empty, or a run folder amygdala wrote (replaced); anything else is the user's and kept.
+
+        A folder is replaced only when its run.json is amygdala's (it validates as RunInfo) and every
+        file in it is one amygdala writes (``unknown_files``): a note a user put there is never deleted.
+        ``corpus_root``: a run inside the corpus's text folders would be read back as corpus entries.
+        """
+        if corpus_root is not None:
+            _check_outside_corpus(out, corpus_root)
+        if not out.exists() and not out.is_symlink():
+            return
+        if out.is_symlink() or not out.is_dir():
             raise AmygdalaError("exists and is not a run folder; choose another --out", out)
+        if not any(out.iterdir()):
+            return
+        if not (out / RUN).is_file():
+            raise AmygdalaError("exists and is not a run folder (no run.json); choose another --out", out)
+        try:
+            info = validate_file(RunInfo, out / RUN)
+        except AmygdalaError as exc:
+            raise AmygdalaError(
+                f"holds a run.json amygdala did not write ({exc.message}); the folder is kept, choose another --out", out
+            ) from exc
+        unknown = unknown_files(out, info)
+        if unknown:
+            shown = ", ".join(unknown[:3]) + (f" and {len(unknown) - 3} more" if len(unknown) > 3 else "")
+            raise AmygdalaError(f"is a run folder but holds files amygdala did not write ({shown}); the folder is kept, choose another --out", out)
 
     @staticmethod
     def report_path(path: Path, name: str) -> Path:
