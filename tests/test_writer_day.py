@@ -86,3 +86,16 @@ def test_pairing_only_the_selected_texts_finds_the_pairs_pairing_everything_find
     for selected in ({"t1"}, {"t2", "t40"}, set(bands)):
         expected = [p for p in candidate_pairs(bands) if p[0] in selected or p[1] in selected]
         assert pairs_with(bands, selected) == expected
+
+
+def test_the_writer_views_fit_80_columns_on_the_bundled_corpus(monkeypatch):
+    # issue 20: in an 80-column terminal tables shrank to "exub… cohe… +0.1…".
+    from conftest import REPO
+
+    monkeypatch.chdir(REPO)
+    for command in (["rules"], ["stats"], ["concepts", "furious", "calm"], ["coverage"], ["coverage", "--concepts", "--scenarios"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 0, (command, result.output)
+        lines = result.stdout.splitlines()
+        assert lines and max(len(line) for line in lines) <= 80, command
+        assert "…" not in result.stdout, command  # no cell cut short

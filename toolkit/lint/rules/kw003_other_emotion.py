@@ -157,12 +157,16 @@ without a parser the rule fires only where the word can only be an emotion word:
 - before a word for a face, voice or gesture: "a nervous laugh", "his kind smile";
 - on its own between clause breaks: "Nervous, she...", "...the door, patient.";
   fronted at the start of a sentence only before the subject it describes ("Nervous,
-  she"), not before a verb ("Hope, come here");
+  she"), not before a verb ("Hope, come here"), not when it is quoted ("Content, the
+  caption read") or is itself the subject ("Grumpy, the smallest of the seven, was...");
+  a taste, touch or physical word fronted ("Bitter,", "Tense,", "Stuck,") only before a
+  person ("Tense, she gripped the rail", not "Tense, the rope held"); "Sorry," is an apology;
 - after a degree word not preceded by a determiner: "too nervous to speak"; a taste or
   touch word ("bitter", "sensitive", "tense") only when a person is the subject ("the
   tea was too bitter" is a taste).
 
-It never fires before "of", on a capitalised word mid-sentence (a name such as Hope),
+It never fires before "of", on a capitalised word mid-sentence (a name such as Hope) or
+before another capitalised word (a name such as Lonely Hearts),
 on a sentence of one word ("Patient!" called to a dog, "Content?" as a line of
 dialogue), or on a word of the text's own family (KW001 reports those). Derived forms
 count as their concept's name ("nervously" is a form of nervous).
