@@ -16,6 +16,26 @@ SERVER = "from toolkit.cli import main; main()"
 STORY = " ".join(["The ferry left at six and the gulls followed it past the breakwater."] * 4) + "\n"
 
 
+def _until(lines: queue.Queue[str], marker: str, save, timeout: float, stop_saving_at: str | None = None) -> list[str]:
+    """The watcher's lines up to the one holding ``marker``; ``save()`` (if given) runs every 3 s
+    meanwhile, until a line holds ``stop_saving_at``."""
+    seen: list[str] = []
+    deadline, next_save = time.monotonic() + timeout, 0.0
+    while time.monotonic() < deadline:
+        saving = save is not None and not (stop_saving_at and any(stop_saving_at in s for s in seen))
+        if saving and time.monotonic() >= next_save:
+            save()
+            next_save = time.monotonic() + 3
+        try:
+            line = lines.get(timeout=0.5)
+        except queue.Empty:
+            continue
+        seen.append(line)
+        if marker in line:
+            return seen
+    raise AssertionError(f"{marker!r} not printed; got {seen}")
+
+
 def test_watch_lints_again_after_a_change(make_corpus):
     root = make_corpus({"stories/calm.txt": STORY})
     env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
@@ -27,19 +47,12 @@ def test_watch_lints_again_after_a_change(make_corpus):
     def read_until(marker: str, timeout: float = 60, write: str | None = None) -> list[str]:
         """Lines up to ``marker``; with ``write``, (re)write calm.txt every few seconds meanwhile,
         since "watching" is printed just before the watcher itself starts."""
-        seen, deadline, next_write = [], time.monotonic() + timeout, 0.0
-        while time.monotonic() < deadline:
-            if write is not None and time.monotonic() >= next_write and not any("changed:" in s for s in seen):
+
+        def save() -> None:
+            if write is not None:
                 (root / "stories" / "calm.txt").write_text(write)
-                next_write = time.monotonic() + 3
-            try:
-                line = lines.get(timeout=0.5)
-            except queue.Empty:
-                continue
-            seen.append(line)
-            if marker in line:
-                return seen
-        raise AssertionError(f"{marker!r} not printed; got {seen}")
+
+        return _until(lines, marker, save if write is not None else None, timeout, stop_saving_at="changed:")
 
     try:
         assert "All checks passed! (1 file)" in "".join(read_until("watching"))
@@ -75,19 +88,7 @@ def test_watch_keeps_linting_after_saves_that_rename_over_the_file(make_corpus, 
 
     def save_until(marker: str, save, timeout: float = 60) -> str:
         """Save (again every few seconds: the watcher starts just after "watching" is printed) until ``marker``."""
-        seen, deadline, next_save = [], time.monotonic() + timeout, 0.0
-        while time.monotonic() < deadline:
-            if save is not None and time.monotonic() >= next_save:
-                save()
-                next_save = time.monotonic() + 3
-            try:
-                line = lines.get(timeout=0.5)
-            except queue.Empty:
-                continue
-            seen.append(line)
-            if marker in line:
-                return "".join(seen)
-        raise AssertionError(f"{marker!r} not printed; got {seen}")
+        return "".join(_until(lines, marker, save, timeout))
 
     try:
         save_until("watching", None)

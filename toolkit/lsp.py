@@ -170,6 +170,15 @@ class BufferLinter:
             scanned = self._scans[root, manifest] = (now, fresh)
         return scanned[1]
 
+    def _workspace(self, folder: Path) -> tuple[Corpus, LintSettings, LintCache]:
+        """The corpus (as scanned), lint settings and warm cache of the workspace at ``folder``."""
+        config = load_config(start=folder)
+        root, manifest = resolve_locations(config, start=folder)
+        corpus = self._scan(root.resolve(), manifest.resolve())
+        settings = config.settings.lint
+        validate(settings)
+        return corpus, settings, self._cache(corpus, config, settings)
+
     def warm_up(self, folder: Path) -> None:
         """Everything the first edit would otherwise wait for: spaCy, its lookup tables, the
         matchers of the workspace's manifest, the corpus scan and the lint cache.
@@ -185,12 +194,8 @@ class BufferLinter:
         language()
         speller()
         try:
-            config = load_config(start=folder)
-            root, manifest = resolve_locations(config, start=folder)
-            corpus = self._scan(root.resolve(), manifest.resolve())
-            settings = config.settings.lint
-            validate(settings)
-            lint_corpus(corpus, settings, cache=self._cache(corpus, config, settings))
+            corpus, settings, cache = self._workspace(folder)
+            lint_corpus(corpus, settings, cache=cache)
             # The first edit changes the corpus, so DU001 compares the buffer with every text:
             # read them now (a rescan keeps what was read).
             for text in corpus.texts():
@@ -203,12 +208,8 @@ class BufferLinter:
         """The workspace corpus's manifest and its "what to write next" summary (texts as on disk);
         None when ``folder`` holds no usable corpus."""
         try:
-            config = load_config(start=folder)
-            root, manifest = resolve_locations(config, start=folder)
-            corpus = self._scan(root.resolve(), manifest.resolve())
-            settings = config.settings.lint
-            validate(settings)
-            result = lint_corpus(corpus, settings.model_copy(update={"select": ["CV001"]}), cache=self._cache(corpus, config, settings))
+            corpus, settings, cache = self._workspace(folder)
+            result = lint_corpus(corpus, settings.model_copy(update={"select": ["CV001"]}), cache=cache)
         except (AmygdalaError, OSError):
             return None
         return (corpus.manifest_path, result.write_next) if result.write_next is not None else None

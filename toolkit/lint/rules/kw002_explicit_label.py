@@ -45,17 +45,14 @@ with intensifiers ("so", "a little", "always") and emotion-noun modifiers ("sudd
   "Mara seemed calm", "he's upset" (not "the water was calm", "Monday was calm");
 - an emotion noun frame: "a wave of sadness", "a pang of guilt", "a sigh of relief";
 - a filling verb: "filled with dread", "overcome by grief", "shaking with rage";
-- a causative: "it made her angry", "the call left him shaken", "the news left the whole
-  street stunned", "the letter left Mara shaken";
+- a causative: "it made her angry", "the news left the whole street stunned";
 - an emotion noun of manner or state: "with grim satisfaction", "was in mourning";
 - an emotion noun as the subject of a verb of motion or grip whose object is a person,
   a part of one or a community: "Fear gripped her", "Anger flared in him", "Panic rose
   in her chest", "Terror gripped the village"; and a possessed emotion noun as a
-  subject, owned by a pronoun, a name or a person: "Her jealousy was a small hard thing",
-  "Mara's grief filled the kitchen", "the old man's fear of the dark".
+  subject ("Her jealousy was a small hard thing", "Mara's grief filled the kitchen").
 
-A hard line wrap between the words ("she felt" at the end of one line, "nervous" at the
-start of the next) does not hide a label.
+A hard line wrap between the words ("she felt" / "nervous") does not hide a label.
 
 Not labels: a frame whose word is an adjective before a noun, the first word of a
 compound noun or a noun for people or things ("full of bitter greens", "full of hate
