@@ -1,10 +1,12 @@
 """How fast `amygdala lsp` answers an edit: didChange sent -> publishDiagnostics received.
 
-Starts the real server over stdio with pygls' client, opens one story of a copy of the
-bundled corpus (the first lint warms spaCy and the cache), then sends edits to a ~100-word
-story, each a different word so nothing is served from the cache, and times each answer.
-The target (issue 16) is 150 ms after start-up. Prints start-up, first lint and the
-per-edit median, p90 and max side by side with the target.
+Lints a copy of the bundled corpus once (`amygdala lint`, so the lint cache on disk is warm,
+as it is for a writer who has linted before), starts the real server over stdio with pygls'
+client, opens one ~100-word story (served from the cache), then sends edits, each a
+different word so nothing is served from the cache, and times each answer. The first edit
+after opening is timed on its own: it is the keystroke that used to wait for spaCy (issue 20).
+The target is 150 ms for every edit, the first included. Prints start-up, the open, the
+first edit and the median, p90 and max of the rest side by side with the target.
 
     python bench/lsp_bench.py [--edits 40]
 """
@@ -16,6 +18,7 @@ import asyncio
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -47,6 +50,7 @@ async def run(edits: int) -> None:
             arrived.put_nowait((time.perf_counter(), params))
 
         env = {**os.environ, "PYTHONPATH": str(REPO)}
+        subprocess.run([sys.executable, "-c", SERVER, "lint"], cwd=project, env=env, capture_output=True, check=False)
         started = time.perf_counter()
         await client.start_io(sys.executable, "-c", SERVER, "lsp", cwd=str(project), env=env)
         await client.initialize_async(types.InitializeParams(capabilities=types.ClientCapabilities(), root_uri=from_fs_path(str(project))))
@@ -82,12 +86,13 @@ async def run(edits: int) -> None:
         client.exit(None)
         await client.stop()
 
-    latencies.sort()
+    first_edit, latencies = latencies[0], sorted(latencies[1:])
     p90 = latencies[int(0.9 * (len(latencies) - 1))]
-    print(f"story: {story.relative_to(project)} ({len(body.split())} words), {edits} edits")
+    print(f"story: {story.relative_to(project)} ({len(body.split())} words), {edits} edits, lint cache warm")
     print(f"server start-up + initialize: {startup * 1000:7.0f} ms")
-    print(f"first lint (didOpen, cold):   {first * 1000:7.0f} ms")
-    print(f"{'per edit':<28}{'median':>8}{'p90':>8}{'max':>8}{'target':>8}")
+    print(f"didOpen -> diagnostics:       {first * 1000:7.0f} ms")
+    print(f"first edit -> diagnostics:    {first_edit:7.0f} ms  (target {TARGET_MS:.0f} ms; ratio {first_edit / TARGET_MS:.2f})")
+    print(f"{'later edits':<28}{'median':>8}{'p90':>8}{'max':>8}{'target':>8}")
     print(f"{'didChange -> diagnostics':<28}{statistics.median(latencies):8.1f}{p90:8.1f}{latencies[-1]:8.1f}{TARGET_MS:8.0f}  ms")
     print(f"median / target: {statistics.median(latencies) / TARGET_MS:.2f}; p90 / target: {p90 / TARGET_MS:.2f}")
 

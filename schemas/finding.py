@@ -28,7 +28,30 @@ class Finding(BaseModel):
     related: list[str] = Field(default_factory=list, description="Other files the finding involves.")
 
 
+class NextInCluster(BaseModel):
+    """One cluster of the "what to write next" summary."""
+
+    cluster: str = Field(description="The cluster's slug in the manifest.")
+    title: str
+    concepts: int = Field(ge=0, description="Concepts of the cluster in the manifest.")
+    with_text: int = Field(ge=0, description="Concepts with at least one non-empty text (story or paired variant).")
+    missing: list[str] = Field(description="Concepts without a text, in manifest order: write these first.")
+    thinnest: list[str] = Field(description="When none is missing: the concepts with the fewest texts.")
+    fewest: int = Field(ge=0, description="The number of texts the thinnest concepts have (0 while any is missing).")
+
+
+class WriteNext(BaseModel):
+    """What to write next: per cluster, the concepts without a text, else the thinnest."""
+
+    concepts: int = Field(ge=0)
+    with_text: int = Field(ge=0)
+    clusters: list[NextInCluster] = Field(description="Clusters with missing concepts first (most missing first), then by fewest texts.")
+
+
 class LintReport(BaseModel):
     findings: list[Finding] = Field(description="Sorted by path, line and column.")
     files_checked: int = Field(ge=0, description="Texts linted (the whole corpus, or those under the given paths).")
     counts: dict[Severity, int] = Field(description="Findings per severity.")
+    write_next: WriteNext | None = Field(
+        None, description="What to write next (the summary CV001 reports in one finding); null unless the whole corpus was linted."
+    )

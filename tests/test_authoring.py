@@ -77,9 +77,9 @@ def test_slugify_and_numbering(tmp_path):
     assert slugify("Grief-stricken") == "grief_stricken"
     assert slugify("  Self Conscious!! ") == "self_conscious"
     assert next_number(tmp_path / "absent") == 1
-    for name in ("1.txt", "7.txt", "night_bus.txt"):
+    for name in ("01.txt", "7.txt", "night_bus.txt", "09_pawn_ticket.txt"):
         (tmp_path / name).write_text("x")
-    assert next_number(tmp_path) == 8
+    assert next_number(tmp_path) == 10
     assert next_number(tmp_path, {"8", "12"}) == 13
 
 
@@ -87,30 +87,48 @@ def test_new_story_creates_an_empty_file_and_prints_what_to_avoid(make_corpus):
     root = make_corpus({})
     result = new(root, "story", "furious")
     assert result.exit_code == 0, result.output
-    assert files_under(root) == ["stories/furious.txt"]
-    assert (root / "stories/furious.txt").read_bytes() == b""
-    assert "created corpus/stories/furious.txt" in result.stdout
+    assert files_under(root) == ["stories/furious/01.txt"]
+    assert (root / "stories/furious/01.txt").read_bytes() == b""
+    assert "created corpus/stories/furious/01.txt" in result.stdout
     assert "furious (Hostile Anger) avoid: furious, fury, furiously, rage" in result.stdout
     assert "length 40-120 words, one paragraph" in result.stdout
 
 
-def test_new_story_never_overwrites_and_adds_into_the_concept_folder(make_corpus):
+def test_new_stories_share_one_layout_and_one_numbering_with_init(tmp_path, monkeypatch):
+    # issue 20: init wrote stories/patient/01.txt, then `new story patient` wrote patient/2.txt and a
+    # concept's first story went to a flat stories/X.txt: two layouts in a four-file corpus.
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(app, ["init", "."]).exit_code == 0
+    root = tmp_path / "amygdala_stories"
+    assert new(root, "story", "patient").exit_code == 0
+    assert new(root, "story", "furious").exit_code == 0
+    assert new(root, "story", "furious", "--name", "03_pawn_ticket").exit_code == 0
+    assert new(root, "story", "furious").exit_code == 0
+    assert files_under(root) == [
+        "paired/.gitkeep",
+        "stories/furious/01.txt",
+        "stories/furious/03_pawn_ticket.txt",
+        "stories/furious/04.txt",
+        "stories/patient/01.txt",
+        "stories/patient/02.txt",
+    ]
+
+
+def test_new_story_never_overwrites_and_notes_an_older_flat_story(make_corpus):
     root = make_corpus({"stories/calm.txt": CALM_STORY})
     result = new(root, "story", "calm")
-    assert result.exit_code == 2
-    assert "already exists; pass --name NAME to add another story as stories/calm/NAME.txt" in result.stderr
-    assert result.stderr.count("\n") == 1
+    assert result.exit_code == 0, result.output
+    assert "note: corpus/stories/calm.txt uses the older flat layout; move it into corpus/stories/calm/" in result.stdout
     assert (root / "stories/calm.txt").read_text() == CALM_STORY
 
     assert new(root, "story", "calm", "--name", "ferry_pier").exit_code == 0
     result = new(root, "story", "calm", "--name", "ferry_pier")
     assert result.exit_code == 2 and "refusing to overwrite" in result.stderr
-    # once the folder exists, stories without a name are numbered
+    assert result.stderr.count("\n") == 1
     assert new(root, "story", "calm").exit_code == 0
-    assert new(root, "story", "calm").exit_code == 0
-    assert files_under(root) == ["stories/calm.txt", "stories/calm/1.txt", "stories/calm/2.txt", "stories/calm/ferry_pier.txt"]
+    assert files_under(root) == ["stories/calm.txt", "stories/calm/01.txt", "stories/calm/02.txt", "stories/calm/ferry_pier.txt"]
     out = new(root, "story", "calm", "--name", "third").stdout
-    assert "its other texts: stories/calm/1.txt, stories/calm/2.txt, stories/calm/ferry_pier.txt, stories/calm.txt" in out
+    assert "its other texts: stories/calm/01.txt, stories/calm/02.txt, stories/calm/ferry_pier.txt, stories/calm.txt" in out
 
 
 @pytest.mark.parametrize(
@@ -197,9 +215,9 @@ def test_edit_left_blank_removes_the_file(make_corpus, editor):
     root = make_corpus({})
     result = new(root, "story", "calm", "--edit", env=editor())
     assert result.exit_code == 1
-    assert "left blank, removed: corpus/stories/calm.txt" in result.stdout and "nothing written" in result.stdout
-    assert not (root / "stories/calm.txt").exists()
-    assert (root / "stories/.editor-saw").read_text() == str(root / "stories/calm.txt")
+    assert "left blank, removed: corpus/stories/calm/01.txt" in result.stdout and "nothing written" in result.stdout
+    assert not (root / "stories/calm/01.txt").exists()
+    assert (root / "stories/calm/.editor-saw").read_text() == str(root / "stories/calm/01.txt")
 
 
 def test_editor_failure_keeps_what_was_written_and_removes_the_rest(make_corpus, editor):
@@ -207,11 +225,11 @@ def test_editor_failure_keeps_what_was_written_and_removes_the_rest(make_corpus,
     result = new(root, "story", "calm", "--edit", env=editor("--exit", "3"))
     assert result.exit_code == 2
     assert "exited with status 3; nothing written" in result.stderr
-    assert not (root / "stories/calm.txt").exists()
+    assert not (root / "stories/calm/01.txt").exists()
     result = new(root, "scenario", "ferry", "--concepts", "calm,afraid", "--edit", env=editor("--text", CALM_STORY, "--only", "baseline.txt", "--exit", "3"))
     assert result.exit_code == 2 and "kept 1 written file(s)" in result.stderr
     assert files_under(root) == [
-        "paired/ferry/.editor-saw", "paired/ferry/baseline.txt", "paired/ferry/scenario.json", "stories/.editor-saw"
+        "paired/ferry/.editor-saw", "paired/ferry/baseline.txt", "paired/ferry/scenario.json", "stories/calm/.editor-saw"
     ]
 
 
@@ -226,7 +244,7 @@ def test_edit_lints_what_was_written(make_corpus, editor):
     root = make_corpus({})
     result = new(root, "story", "calm", "--edit", env=editor("--text", CALM_STORY))
     assert result.exit_code == 0, result.output
-    assert (root / "stories/calm.txt").read_text() == CALM_STORY + "\n"
+    assert (root / "stories/calm/01.txt").read_text() == CALM_STORY + "\n"
     assert result.stdout.rstrip().endswith("All checks passed! (1 file)")
 
     result = new(root, "story", "calm", "--name", "labelled", "--edit", env=editor("--text", "She felt calm and happy."))

@@ -151,3 +151,52 @@ def test_the_readme_is_short_and_starts_with_the_two_commands():
     assert "make demo" in lines[3] and "make test" in lines[4]
     targets = (ROOT / "Makefile").read_text(encoding="utf-8")
     assert re.search(r"^demo:", targets, re.M) and re.search(r"^test:", targets, re.M)
+
+
+def _bundled_texts() -> int:
+    from toolkit.corpus import load_corpus
+
+    return sum(1 for _ in load_corpus(ROOT / "amygdala_stories", ROOT / "manifest.json").texts())
+
+
+# The writer-facing docs that quote the bundled corpus's size; a figure from an earlier corpus
+# must say so ("the first release's 300 texts"), today's must be today's.
+SIZED_DOCS = ["docs/lint.md", "docs/editors.md", "docs/lint-accuracy.md", "docs/corpus-tools.md", "README.md"]
+_SIZE = re.compile(r"bundled corpus[^.;:()]{0,30}?\(?(?:of |about |, )?([\d,]{3,}) (?:texts|files)|([\d,]{3,}) (?:texts|files) of the bundled corpus")
+
+
+def test_the_bundled_corpus_size_quoted_in_the_writer_docs_is_todays():
+    # issue 20: "1,100 texts" (editors.md, benchmarks.md) and "300 files" (lint.md) where the corpus has 919.
+    n = _bundled_texts()
+    quoted = []
+    for rel in SIZED_DOCS:
+        for match in _SIZE.finditer((ROOT / rel).read_text(encoding="utf-8")):
+            figure = int((match.group(1) or match.group(2)).replace(",", ""))
+            quoted.append((rel, figure))
+    assert quoted, "no figure found: the pattern no longer matches the docs"
+    assert [(rel, figure) for rel, figure in quoted if figure != n] == []
+
+
+def test_the_lint_sample_output_is_what_lint_prints(tmp_path, monkeypatch):
+    """docs/lint.md's sample: the bundled corpus with one leak and one other-emotion word written in."""
+    import shutil
+
+    doc = (ROOT / "docs" / "lint.md").read_text(encoding="utf-8")
+    sample = re.search(r"```text\n(amygdala_stories/stories/furious/.*?)```", doc, re.S).group(1)
+    shutil.copytree(ROOT / "amygdala_stories", tmp_path / "amygdala_stories")
+    for name in ("manifest.json", "spelling.txt"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.amygdala]\ncorpus = "amygdala_stories"\nmanifest = "manifest.json"\n[tool.amygdala.lint]\nword-list = "spelling.txt"\n'
+    )
+    for rel, old, new in [
+        ("stories/furious/01.txt", "The room narrows to his face.", "The fury comes up through your chest."),
+        ("stories/grateful/01.txt", "I stood there dripping,", "Nervous, I stood there dripping,"),
+    ]:
+        path = tmp_path / "amygdala_stories" / rel
+        assert old in path.read_text(encoding="utf-8")
+        path.write_text(path.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner(env={"COLUMNS": "100"}).invoke(app, ["lint", "--no-cache"])
+    assert result.exit_code == 1
+    assert result.stdout == sample

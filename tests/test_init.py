@@ -29,6 +29,7 @@ def test_init_writes_a_project_that_lints_and_whose_schema_resolves(tmp_path, mo
         "amygdala_stories/stories/patient/01.txt",
         "manifest.json",
         "manifest.schema.json",
+        "requirements.txt",
     ]
     manifest = json.loads((root / "manifest.json").read_text())
     schema_path = root / manifest["$schema"]
@@ -40,7 +41,7 @@ def test_init_writes_a_project_that_lints_and_whose_schema_resolves(tmp_path, mo
 
     monkeypatch.chdir(root / "amygdala_stories" / "stories")  # found from below, as ruff finds its config
     lint = runner.invoke(app, ["lint", "--format", "concise"])
-    assert lint.exit_code == 0 and lint.stdout.splitlines()[-1] == "Found 11 infos in 1 file."  # CV001 only
+    assert lint.exit_code == 0 and lint.stdout.splitlines()[-1] == "Found 1 info in 1 file."  # CV001 only
     assert runner.invoke(app, ["coverage"]).exit_code == 0
 
 

@@ -52,13 +52,13 @@ def test_peer_shaped_jsonl_becomes_numbered_stories(make_corpus, tmp_path):
     result = run_import(root, source, "--text-field", "story", "--concept-field", "emotion")
     assert result.exit_code == 0, result.output
     assert files_under(root) == [
-        "stories/afraid/1.txt",
+        "stories/afraid/01.txt",
+        "stories/grief_stricken/08.txt",
+        "stories/grief_stricken/09.txt",
         "stories/grief_stricken/1.txt",
         "stories/grief_stricken/7.txt",
-        "stories/grief_stricken/8.txt",
-        "stories/grief_stricken/9.txt",
     ]
-    assert (root / "stories/grief_stricken/8.txt").read_text() == STORY + "\n"
+    assert (root / "stories/grief_stricken/08.txt").read_text() == STORY + "\n"
     out = result.stdout
     assert "imported 3 of 6 texts" in out
     assert "skipped 3 texts of concepts not in the manifest" in out
@@ -71,14 +71,14 @@ def test_unknown_concepts_are_imported_on_request(make_corpus, tmp_path):
     source = jsonl(tmp_path, [{"text": STORY, "concept": "Cheery-ish"}])
     result = run_import(root, source, "--include-unknown")
     assert result.exit_code == 0, result.output
-    assert files_under(root) == ["stories/cheery_ish/1.txt"]
+    assert files_under(root) == ["stories/cheery_ish/01.txt"]
 
 
 def test_dotted_field_names_reach_into_objects(make_corpus, tmp_path):
     root = make_corpus({})
     source = jsonl(tmp_path, [{"body": {"text": STORY}, "meta": {"emotion": "calm"}}])
     assert run_import(root, source, "--text-field", "body.text", "--concept-field", "meta.emotion").exit_code == 0
-    assert files_under(root) == ["stories/calm/1.txt"]
+    assert files_under(root) == ["stories/calm/01.txt"]
 
 
 @pytest.mark.parametrize(
@@ -167,8 +167,8 @@ def test_stories_whose_path_is_taken_are_numbered_and_paired_conflicts_refused(m
     root = make_corpus({"stories/calm.txt": STORY, "paired/gulls/baseline.txt": STORY, "paired/gulls/furious.txt": OTHER})
     source = jsonl(tmp_path, [{"text": OTHER, "concept": "calm", "kind": "story", "scenario": None, "path": "stories/calm.txt"}])
     assert run_import(root, source).exit_code == 0
-    assert files_under(root)[-2:] == ["stories/calm.txt", "stories/calm/1.txt"]
-    assert (root / "stories/calm/1.txt").read_text() == OTHER + "\n"
+    assert files_under(root)[-2:] == ["stories/calm.txt", "stories/calm/01.txt"]
+    assert (root / "stories/calm/01.txt").read_text() == OTHER + "\n"
 
     clash = jsonl(
         tmp_path,
@@ -181,7 +181,7 @@ def test_stories_whose_path_is_taken_are_numbered_and_paired_conflicts_refused(m
     result = run_import(root, clash)
     assert result.exit_code == 2
     assert "clash.jsonl:2" in result.stderr and "paired/gulls/furious.txt already holds a different text" in result.stderr
-    assert not (root / "stories/calm/2.txt").exists()
+    assert not (root / "stories/calm/02.txt").exists()
     assert (root / "paired/gulls/furious.txt").read_text() == OTHER
 
 

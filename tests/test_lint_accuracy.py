@@ -61,8 +61,8 @@ def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def labelled_set() -> dict[str, dict]:
-    return json.loads((LABELLED / "labels.json").read_text(encoding="utf-8"))
+def labelled_set(folder: Path = LABELLED) -> dict[str, dict]:
+    return json.loads((folder / "labels.json").read_text(encoding="utf-8"))
 
 
 def found_spans(root: Path) -> dict[str, list[tuple[str, str]]]:
@@ -72,9 +72,12 @@ def found_spans(root: Path) -> dict[str, list[tuple[str, str]]]:
     out: dict[str, list[tuple[str, str]]] = {}
     for finding in result.findings:
         name = Path(finding.path).stem
-        line = (root / "stories").glob(f"*/{name}.txt")
-        body = next(line).read_text(encoding="utf-8").split("\n")[finding.line - 1]
-        out.setdefault(name, []).append((finding.code, body[finding.column - 1 : finding.end_column - 1]))
+        text = next((root / "stories").glob(f"*/{name}.txt")).read_text(encoding="utf-8")
+        line_starts = [0] + [i + 1 for i, char in enumerate(text) if char == "\n"]
+        begin = line_starts[finding.line - 1] + finding.column - 1
+        end = line_starts[(finding.end_line or finding.line) - 1] + (finding.end_column or 1) - 1
+        # A span may cross a hard line wrap: its words are joined with one space.
+        out.setdefault(name, []).append((finding.code, " ".join(text[begin:end].split())))
     return out
 
 
@@ -86,26 +89,26 @@ def score(labels: dict[str, dict], found: dict[str, list[tuple[str, str]]]) -> S
             match = next((e for e in expected if e[0] == code and e[1].lower() in span.lower()), None)
             if match is None:
                 result.fp[code] += 1
-                result.mistakes.append(f"{name} ({label['concept']}) false {code} {span!r}: {label['trap']}")
+                result.mistakes.append(f"{name} ({label['concept']}) false {code} {span!r}: {label.get('trap', '')}")
             else:
                 expected.remove(match)
                 result.tp[code] += 1
         for code, word in expected:
             result.fn[code] += 1
-            result.mistakes.append(f"{name} ({label['concept']}) missed {code} {word!r}: {label['trap']}")
+            result.mistakes.append(f"{name} ({label['concept']}) missed {code} {word!r}: {label.get('trap', '')}")
     return result
 
 
-def run(tmp: Path) -> tuple[dict[str, dict], Score]:
-    """Build a corpus of the labelled texts under ``tmp`` (stories/<concept>/NNN.txt) and score it."""
-    labels = labelled_set()
+def run(tmp: Path, folder: Path = LABELLED) -> tuple[dict[str, dict], Score]:
+    """Build a corpus of the labelled texts of ``folder`` under ``tmp`` (stories/<concept>/NNN.txt) and score it."""
+    labels = labelled_set(folder)
     root = tmp / "corpus"
     (root / "stories").mkdir(parents=True)
     shutil.copy(REPO / "manifest.json", root / "manifest.json")
     for name, label in labels.items():
-        folder = root / "stories" / label["concept"]
-        folder.mkdir(exist_ok=True)
-        shutil.copy(LABELLED / "texts" / f"{name}.txt", folder / f"{name}.txt")
+        target = root / "stories" / label["concept"]
+        target.mkdir(exist_ok=True)
+        shutil.copy(folder / "texts" / f"{name}.txt", target / f"{name}.txt")
     return labels, score(labels, found_spans(root))
 
 
@@ -138,6 +141,29 @@ def test_the_scorer_counts_misses_and_false_findings():
     assert result.precision_recall(("KW001", "KW002")) == (1.0, 0.5)
 
 
+ALL_KW = "all KW (KW001-KW003)"
+
+
+def test_the_blind_scorer_scores_a_batch_and_refuses_a_malformed_one(tmp_path):
+    import subprocess
+
+    batch = tmp_path / "batch"
+    (batch / "texts").mkdir(parents=True)
+    (batch / "texts" / "a.txt").write_text("She felt nervous at the gate.\n", encoding="utf-8")
+    (batch / "texts" / "b.txt").write_text("The patient in bed four slept.\n", encoding="utf-8")
+    labels = {"a": {"concept": "tired", "expect": [["KW002", "nervous"]]}, "b": {"concept": "tired", "expect": [["KW002", "slept"]]}}
+    (batch / "labels.json").write_text(json.dumps(labels), encoding="utf-8")
+    script = [sys.executable, str(REPO / "bench" / "lint_blind.py"), str(batch)]
+    done = subprocess.run(script, capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "| errors (KW001+KW002) | error | 2 | 1 | 1 | 0 | 1 |" in done.stdout
+    assert "b (tired) missed KW002 'slept'" in done.stdout
+    labels["b"]["concept"] = "not_a_concept"
+    (batch / "labels.json").write_text(json.dumps(labels), encoding="utf-8")
+    bad = subprocess.run(script, capture_output=True, text=True, cwd=tmp_path)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "b: 'concept'" in bad.stderr
+
+
 def table(labels: dict[str, dict], result: Score) -> list[str]:
     errors = tuple(c for c in CODES if BY_CODE[c].severity == "error")
     clean = sum(1 for lab in labels.values() if not lab["expect"])
@@ -147,11 +173,12 @@ def table(labels: dict[str, dict], result: Score) -> list[str]:
         "| rule | severity | expected | found | true pos. | false pos. | missed | precision [95% CI] | recall [95% CI] |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, codes in [(c, (c,)) for c in CODES] + [("errors (KW001+KW002)", errors)]:
+    rows = [(c, (c,)) for c in CODES] + [("errors (KW001+KW002)", errors), (ALL_KW, CODES)]
+    for name, codes in rows:
         tp, fp, fn = result.totals(codes)
         precision, recall = result.precision_recall(codes)
         (p_low, p_high), (r_low, r_high) = wilson(tp, tp + fp), wilson(tp, tp + fn)
-        severity = BY_CODE[name].severity if name in BY_CODE else "error"
+        severity = BY_CODE[name].severity if name in BY_CODE else ("error" if codes == errors else "any")
         lines.append(
             f"| {name} | {severity} | {tp + fn} | {tp + fp} | {tp} | {fp} | {fn} "
             f"| {precision:.3f} [{p_low:.2f}, {p_high:.2f}] | {recall:.3f} [{r_low:.2f}, {r_high:.2f}] |"
@@ -173,3 +200,19 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+BLIND1 = REPO / "tests" / "lint_blind" / "blind1"
+
+
+def test_the_first_blind_batch_scores_no_worse_than_when_it_was_scored_once(tmp_path, monkeypatch):
+    """Blind batch 1 was scored once at the frozen rules (5534aea): errors 31/31 found right and 31 of
+    33 found; all KW 41 of 43. Later changes may find more of it, never less, and never a false finding."""
+    monkeypatch.chdir(tmp_path)
+    labels, result = run(tmp_path, BLIND1)
+    assert len(labels) == 80
+    errors = tuple(c for c in CODES if BY_CODE[c].severity == "error")
+    tp, fp, fn = result.totals(errors)
+    assert fp == 0 and tp >= 31
+    tp, fp, fn = result.totals(CODES)
+    assert fp == 0 and tp >= 41

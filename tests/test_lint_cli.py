@@ -132,9 +132,8 @@ def test_github_annotations(corpus):
 def test_statistics_counts_per_rule(corpus):
     result = lint(corpus, "--statistics", "--select", "KW,CV")
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["11", "CV001", "[info]", "uncovered-concept"]  # one per cluster
-    assert lines[1].split() == ["1", "KW001", "[error]", "own-emotion-leak"]
-    assert lines[2].split() == ["1", "KW003", "[warning]", "other-emotion-word"]
+    assert sorted(line.split()[1] for line in lines[:3]) == ["CV001", "KW001", "KW003"]
+    assert all(line.split()[0] == "1" for line in lines[:3])  # CV001: one summary for the corpus
 
 
 def test_config_selection_severity_and_per_file_ignores(corpus):

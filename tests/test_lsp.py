@@ -112,6 +112,8 @@ async def test_diagnostics_follow_the_buffer_with_rule_text_on_hover(client, pro
     )
     assert hover is not None and hover.contents.value.startswith("**KW001 own-emotion-leak** (error)")
     assert "Bad" in hover.contents.value and "Good" in hover.contents.value
+    # issue 20: the explanation was wrapped in a code fence, so its `backticks` showed as such
+    assert "```" not in hover.contents.value and "`stories/furious.txt`" in hover.contents.value
     nothing = await client.text_document_hover_async(
         types.HoverParams(types.TextDocumentIdentifier(from_fs_path(str(story))), types.Position(0, 2))
     )
@@ -170,3 +172,74 @@ def test_buffers_of_equal_size_are_told_apart_and_never_reach_the_disk_cache(mak
     assert clean is not None and "KW001" not in {f.code for f in clean.findings}
     assert not (root.parent / ".amygdala_cache").exists()
     assert story.read_text(encoding="utf-8") == CLEAN
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_live_word_count_and_a_hint_for_the_leak(client, project):
+    story = project / "amygdala_stories" / "stories" / "furious.txt"
+    uri = from_fs_path(str(story))
+    found = await change_doc(client, story, 10, LEAKY)
+    (leak,) = [d for d in found if d.code == "KW001"]
+    hints = await client.text_document_inlay_hint_async(
+        types.InlayHintParams(types.TextDocumentIdentifier(uri), types.Range(types.Position(0, 0), types.Position(1, 0)))
+    )
+    (hint,) = hints
+    assert hint.label.strip() == f"{len(LEAKY.split())} words (stories 40–120)"
+    assert hint.position.line == 0 and hint.position.character == len(LEAKY.encode("utf-16-le")) // 2
+    await change_doc(client, story, 11, "Too short now.")
+    (hint,) = await client.text_document_inlay_hint_async(
+        types.InlayHintParams(types.TextDocumentIdentifier(uri), types.Range(types.Position(0, 0), types.Position(1, 0)))
+    )
+    assert hint.label.strip() == "3 words (stories 40–120)"
+
+    await change_doc(client, story, 12, LEAKY)
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(types.TextDocumentIdentifier(uri), leak.range, types.CodeActionContext(diagnostics=[leak]))
+    )
+    (command,) = actions
+    assert isinstance(command, types.Command) and command.title and list(command.arguments or ()) == ["furious", "KW001"]
+    await client.workspace_execute_command_async(types.ExecuteCommandParams(command=command.command, arguments=command.arguments))
+    # The server shows the message before it answers the command, so it has arrived by now.
+    message = client.messages[-1].message
+    assert message.startswith("furious: avoid furious, fury") and "Show it, e.g.: He held the pawn ticket" in message
+
+
+def test_a_variant_is_counted_against_its_baseline(make_corpus):
+    from toolkit.lsp import BufferLinter, length_hint
+
+    root = make_corpus({"paired/the_sandwich/baseline.txt": BASELINE, "paired/the_sandwich/amused.txt": VARIANT})
+    linted = BufferLinter().lint(root / "paired/the_sandwich/amused.txt", VARIANT)
+    n, target = len(VARIANT.split()), len(BASELINE.split())
+    low, high = -(-target * 8 // 10), target * 12 // 10
+    assert length_hint(linted, VARIANT) == f"{n} words (baseline {target}: {low}–{high})"
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_misspelling_is_fixed_by_its_suggestion(client, project):
+    story = project / "amygdala_stories" / "stories" / "patient.txt"
+    typo = CLEAN.replace("picked it", "pickt it")
+    found = await open_doc(client, story, typo)
+    (spelling,) = [d for d in found if d.code == "SP001"]
+    assert spelling.severity == types.DiagnosticSeverity.Information
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            types.TextDocumentIdentifier(from_fs_path(str(story))), spelling.range, types.CodeActionContext(diagnostics=[spelling])
+        )
+    )
+    assert actions and actions[0].title.startswith("Change to '") and actions[0].is_preferred
+    (edit,) = actions[0].edit.changes[from_fs_path(str(story))]
+    assert edit.range == spelling.range and " " not in edit.new_text
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_workspace_diagnostics_say_what_to_write_next(client, project):
+    report = await client.workspace_diagnostic_async(types.WorkspaceDiagnosticParams(previous_result_ids=[]))
+    (manifest,) = report.items
+    assert manifest.uri == from_fs_path(str(project / "manifest.json"))
+    assert manifest.items and all(d.code == "CV001" and d.severity == types.DiagnosticSeverity.Information for d in manifest.items)
+    joy = next(d for d in manifest.items if "exuberant_joy" in d.message)
+    assert joy.message.startswith("write next in exuberant_joy (0/") and "blissful" in joy.message
+    text = await client.text_document_diagnostic_async(
+        types.DocumentDiagnosticParams(types.TextDocumentIdentifier(from_fs_path(str(project / "amygdala_stories/stories/patient.txt"))))
+    )
+    assert list(text.items) == []  # a text's findings are pushed, never pulled twice

@@ -45,12 +45,25 @@ def is_story_name(name: str) -> bool:
     return bool(_STORY_NAME.match(name))
 
 
+_LEADING_NUMBER = re.compile(r"^(\d+)(?:_|$)")
+
+
 def next_number(folder: Path, taken: Iterable[str] = ()) -> int:
-    """One more than the highest numbered ``<n>.txt`` in ``folder`` (and in ``taken``), from 1."""
+    """One more than the highest number that starts a story name in ``folder`` (and in ``taken``), from 1.
+
+    "01", "2" and "03_night_bus" are numbers 1, 2 and 3, so the bundled corpus's names and the
+    ones ``new`` makes share one sequence.
+    """
     stems = set(taken)
     if folder.is_dir():
         stems |= {p.stem for p in folder.glob("*.txt")}
-    return max((int(s) for s in stems if _NUMBERED.match(s)), default=0) + 1
+    numbers = [int(m.group(1)) for s in stems if (m := _LEADING_NUMBER.match(s))]
+    return max(numbers, default=0) + 1
+
+
+def story_name(number: int) -> str:
+    """The file stem of a numbered story: two digits at least, as ``init`` and the bundled corpus write them."""
+    return f"{number:02d}"
 
 
 @dataclass(frozen=True)
@@ -66,9 +79,14 @@ class ConceptBrief:
 
 @dataclass(frozen=True)
 class NewStory:
+    """``new_folder``: the concept folder, when this story created it; ``flat``: an older
+    ``stories/<concept>.txt`` of the same concept, which the writer may want to move in."""
+
     path: Path
     brief: ConceptBrief
     words: tuple[int, int]
+    new_folder: Path | None = None
+    flat: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -108,28 +126,27 @@ def _create_empty(path: Path) -> None:
 
 
 def story_path(corpus: Corpus, concept: str, name: str | None = None) -> Path:
-    """Where a new story of ``concept`` goes: ``stories/<concept>.txt`` for the first, else the concept's folder."""
-    single = corpus.root / STORIES / f"{concept}.txt"
+    """Where a new story of ``concept`` goes: ``stories/<concept>/NN.txt``, the next number, or ``NAME.txt``.
+
+    One layout for every concept and every story, the first included (``init`` writes
+    ``stories/patient/01.txt``; the next is ``02.txt``).
+    """
     folder = corpus.root / STORIES / concept
     if name is not None:
         if not is_story_name(name):
             hint = f" (try {slugify(name)!r})" if is_story_name(slugify(name)) else ""
             raise AmygdalaError(f"--name {name!r} is not a lowercase_underscore slug{hint}")
         return folder / f"{name}.txt"
-    if folder.is_dir():
-        return folder / f"{next_number(folder)}.txt"
-    if single.exists():
-        raise AmygdalaError(
-            f"already exists; pass --name NAME to add another story as {STORIES}/{concept}/NAME.txt", single
-        )
-    return single
+    return folder / f"{story_name(next_number(folder))}.txt"
 
 
 def create_story(corpus: Corpus, concept: str, name: str | None, words: tuple[int, int]) -> NewStory:
     brief = concept_brief(corpus, concept)
     path = story_path(corpus, concept, name)
+    new_folder = not path.parent.exists()
     _create_empty(path)
-    return NewStory(path=path, brief=brief, words=words)
+    flat = corpus.root / STORIES / f"{concept}.txt"
+    return NewStory(path=path, brief=brief, words=words, new_folder=path.parent if new_folder else None, flat=flat if flat.exists() else None)
 
 
 def _parse_concepts(corpus: Corpus, concepts: list[str]) -> list[str]:
@@ -216,18 +233,19 @@ class EditOutcome:
     removed: list[Path]
 
 
-def edit(paths: list[Path], command: list[str], remove_folder: Path | None = None) -> EditOutcome:
+def edit(paths: list[Path], command: list[str], remove_folder: Path | None = None, prune_folder: Path | None = None) -> EditOutcome:
     """Open ``paths`` in the editor and wait; remove the ones left blank.
 
     When every path is left blank and ``remove_folder`` is given (a folder ``new`` just
-    created), the folder goes too, so an abandoned scenario leaves nothing behind.
+    created), the folder goes too, so an abandoned scenario leaves nothing behind;
+    ``prune_folder`` (a story's new concept folder) goes only if nothing else is in it.
     """
     try:
         returncode = subprocess.run([*command, *map(str, paths)], check=False).returncode
     except OSError as exc:
-        _remove_blank(paths, remove_folder)
+        _remove_blank(paths, remove_folder, prune_folder)
         raise AmygdalaError(f"cannot run the editor {command[0]!r}: {exc.strerror or exc}") from exc
-    outcome = _remove_blank(paths, remove_folder)
+    outcome = _remove_blank(paths, remove_folder, prune_folder)
     if returncode != 0:
         raise AmygdalaError(
             f"the editor {command[0]!r} exited with status {returncode}"
@@ -236,7 +254,7 @@ def edit(paths: list[Path], command: list[str], remove_folder: Path | None = Non
     return outcome
 
 
-def _remove_blank(paths: list[Path], remove_folder: Path | None) -> EditOutcome:
+def _remove_blank(paths: list[Path], remove_folder: Path | None, prune_folder: Path | None = None) -> EditOutcome:
     written = [p for p in paths if not _blank(p)]
     removed = [p for p in paths if _blank(p)]
     if not written and remove_folder is not None:
@@ -244,4 +262,6 @@ def _remove_blank(paths: list[Path], remove_folder: Path | None) -> EditOutcome:
     else:
         for path in removed:
             path.unlink(missing_ok=True)
+    if not written and prune_folder is not None and prune_folder.is_dir() and not any(prune_folder.iterdir()):
+        prune_folder.rmdir()
     return EditOutcome(written=written, removed=removed)

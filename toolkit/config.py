@@ -8,6 +8,7 @@ override it.
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -29,6 +30,21 @@ class LintSettings(BaseModel):
     story_words: tuple[int, int] = Field((40, 120), alias="story-words")
     paired_tolerance: float = Field(0.2, alias="paired-tolerance", gt=0, lt=1)
     duplicate_threshold: float = Field(0.8, alias="duplicate-threshold", gt=0, le=1)
+    # SP001: the project's own words, inline and in a file (one word a line, # comments).
+    words: list[str] = Field(default_factory=list)
+    word_list: Path | None = Field(None, alias="word-list")
+
+    def accepted_words(self) -> frozenset[str]:
+        """The project's words for SP001, lowercased; raises AmygdalaError when the word list cannot be read."""
+        return _accepted(tuple(self.words), self.word_list, _stat(self.word_list))
+
+    @field_validator("story_words", mode="before")
+    @classmethod
+    def _two_numbers(cls, value: Any) -> Any:
+        # pydantic's own message for [40] is "story-words[1]: Field required"; say what is expected.
+        if not isinstance(value, (list, tuple)) or len(value) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            raise ValueError(f"expected [min, max], two whole numbers of words such as [40, 120]; got {value!r}")
+        return value
 
     @field_validator("story_words")
     @classmethod
@@ -36,6 +52,29 @@ class LintSettings(BaseModel):
         if not 0 <= value[0] <= value[1]:
             raise ValueError("expected [min, max] with 0 <= min <= max")
         return value
+
+
+def _stat(path: Path | None) -> tuple[int, int] | None:
+    if path is None:
+        return None
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_size, info.st_mtime_ns
+
+
+@functools.lru_cache(maxsize=8)
+def _accepted(inline: tuple[str, ...], path: Path | None, stat: tuple[int, int] | None) -> frozenset[str]:
+    words = {w.strip().lower() for w in inline if w.strip()}
+    if path is not None:
+        try:
+            lines = read_text(path).splitlines()
+        except AmygdalaError as err:
+            raise AmygdalaError(f"word-list: {err.message}", path) from err
+        words |= {line.split("#", 1)[0].strip().lower() for line in lines}
+        words.discard("")
+    return frozenset(words)
 
 
 class CoverageSettings(BaseModel):
@@ -113,10 +152,13 @@ def load_config(start: Path | None = None, explicit: Path | None = None) -> Conf
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = json_path((*prefix, *err["loc"]))
-        raise AmygdalaError(f"{loc}: {err['msg']}", path) from exc
+        message = err["msg"].removeprefix("Value error, ")
+        raise AmygdalaError(f"{loc}: {message}", path) from exc
     root = path.resolve().parent
     if settings.corpus is not None:
         settings.corpus = root / settings.corpus
     if settings.manifest is not None:
         settings.manifest = root / settings.manifest
+    if settings.lint.word_list is not None:
+        settings.lint.word_list = root / settings.lint.word_list
     return Config(source=path, root=root, settings=settings)

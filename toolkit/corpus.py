@@ -71,6 +71,11 @@ class Text:
         return hashlib.sha256(self.raw).hexdigest()
 
     @property
+    def is_blank(self) -> bool:
+        """Empty or whitespace only (``amygdala new`` creates stories so): no text yet, no coverage."""
+        return self.size == 0 or not self.raw.strip()
+
+    @property
     def label(self) -> str:
         """What the text is training data for: its concept, or ``baseline``."""
         return self.concept if self.concept is not None else BASELINE

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from pathlib import Path
 
+from schemas.finding import NextInCluster, WriteNext
+from schemas.manifest import Manifest
 from schemas.reports import (
     ClusterCoverage,
     ConceptCoverage,
@@ -24,7 +27,15 @@ REQUIRE_ALL = "all"
 REQUIRE_CLUSTERS = "clusters"
 _PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%?$")
 _LISTED = 8
-NO_BAR = "no bar set (pass --require, or set require in [tool.amygdala.coverage]): information only"
+def no_bar(config: Path | None) -> str:
+    """The line for a report without a bar, naming the table to set it in for this project's configuration."""
+    if config is None:
+        where = "[coverage] of amygdala.toml, or [tool.amygdala.coverage] of pyproject.toml"
+    elif config.name == "amygdala.toml":
+        where = f"[coverage] of {config.name}"
+    else:
+        where = f"[tool.amygdala.coverage] of {config.name}"
+    return f"no bar set (pass --require, or set require in {where}): information only"
 
 
 def parse_requirement(value: str) -> str:
@@ -47,12 +58,15 @@ def _concepts(corpus: Corpus) -> list[ConceptCoverage]:
     stories: dict[str, int] = defaultdict(int)
     variants: dict[str, int] = defaultdict(int)
     scenarios: dict[str, list[str]] = defaultdict(list)
+    # An empty file (what `amygdala new` creates) is a story to write, not coverage.
     for text in corpus.stories:
-        stories[text.label] += 1
+        if not text.is_blank:
+            stories[text.label] += 1
     for scenario in corpus.scenarios:
         for text in scenario.variants:
-            variants[text.label] += 1
-            scenarios[text.label].append(scenario.slug)
+            if not text.is_blank:
+                variants[text.label] += 1
+                scenarios[text.label].append(scenario.slug)
     out = []
     for name, concept in corpus.manifest.concepts.items():
         where = sorted(set(scenarios[name]))
@@ -176,8 +190,8 @@ def coverage_report(corpus: Corpus, requirements: list[str] | None = None) -> Co
     )
 
 
-def markdown(report: CoverageReport) -> str:
-    """The report as GitHub-flavoured Markdown, for CI job summaries."""
+def markdown(report: CoverageReport, config: Path | None = None) -> str:
+    """The report as GitHub-flavoured Markdown, for CI job summaries (``config``: the configuration file in use)."""
     lines = [
         "## Corpus coverage",
         "",
@@ -190,7 +204,7 @@ def markdown(report: CoverageReport) -> str:
         mark = "passed" if result.met else "**failed**"
         lines.append(f"- `--require {result.requirement}` {mark}: {result.detail}")
     if not report.requirements:
-        lines.append(f"- {NO_BAR}")
+        lines.append(f"- {no_bar(config)}")
     lines += [
         "",
         "| cluster | stories per concept | any text | extras | stories | variants | paired scenarios | missing |",
@@ -207,3 +221,48 @@ def markdown(report: CoverageReport) -> str:
     if report.unknown_texts:
         lines += ["", f"Texts whose concept is not in the manifest: {', '.join(report.unknown_texts)}."]
     return "\n".join(lines) + "\n"
+
+
+def write_next(manifest: Manifest, texts_per_concept: dict[str, int], listed: int = 3) -> WriteNext:
+    """What to write next, per cluster: the concepts without a text, else the ones with the fewest.
+
+    ``texts_per_concept`` counts non-empty texts (stories and paired variants) by concept.
+    Clusters with missing concepts come first, the most missing first; then the thinnest.
+    """
+    clusters = []
+    for slug, cluster in manifest.clusters.items():
+        members = [name for name, c in manifest.concepts.items() if c.cluster == slug]
+        if not members:
+            continue
+        counts = {name: texts_per_concept.get(name, 0) for name in members}
+        missing = [name for name in members if counts[name] == 0]
+        fewest = min(counts.values())
+        thinnest = [] if missing else [name for name in members if counts[name] == fewest][:listed]
+        clusters.append(
+            NextInCluster(
+                cluster=slug,
+                title=cluster.title,
+                concepts=len(members),
+                with_text=len(members) - len(missing),
+                missing=missing,
+                thinnest=thinnest,
+                fewest=fewest,
+            )
+        )
+    clusters.sort(key=lambda c: (-len(c.missing), c.fewest, c.cluster))
+    return WriteNext(
+        concepts=sum(c.concepts for c in clusters),
+        with_text=sum(c.with_text for c in clusters),
+        clusters=clusters,
+    )
+
+
+def write_next_line(summary: WriteNext, listed: int = 3) -> str:
+    """The summary in one line (CV001's message): the clusters still missing concepts, a few names each."""
+    missing = [c for c in summary.clusters if c.missing]
+    parts = []
+    for c in missing:
+        names = ", ".join(c.missing[:listed]) + (f" +{len(c.missing) - listed}" if len(c.missing) > listed else "")
+        parts.append(f"{c.cluster} {c.with_text}/{c.concepts} ({names})")
+    without = summary.concepts - summary.with_text
+    return f"what to write next: {without} of {summary.concepts} concepts have no text yet; " + "; ".join(parts)

@@ -33,7 +33,7 @@ from pydantic import ValidationError
 
 from schemas.reports import InterchangeRecord
 from schemas.scenario import ScenarioSpec
-from toolkit.authoring import is_story_name, next_number, slugify
+from toolkit.authoring import is_story_name, next_number, slugify, story_name
 from toolkit.concepts import closest
 from toolkit.corpus import BASELINE, PAIRED, SCENARIO_SPEC, STORIES, Corpus
 from base.errors import AmygdalaError
@@ -160,7 +160,7 @@ def _story_target(root: Path, concept: str, path: str | None, planned: set[Path]
             return wanted
     folder = root / STORIES / concept
     taken = {p.stem for p in planned if p.parent == folder}
-    return folder / f"{next_number(folder, taken)}.txt"
+    return folder / f"{story_name(next_number(folder, taken))}.txt"
 
 
 def plan_import(corpus: Corpus, records: list[Record], include_unknown: bool = False) -> ImportPlan:

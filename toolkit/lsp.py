@@ -9,13 +9,23 @@ costs the NLP of that one text and the cross-file rules.
 
 Diagnostics carry the rule code and severity; hovering one shows ``amygdala rule CODE``.
 Code actions where the fix is mechanical: rename a file or folder to the slug ST006
-suggests, and declare the terms the baseline leans on as the scenario's anchors (AN002).
+suggests, and declare the terms the baseline leans on as the scenario's anchors (AN002);
+for a leak or a label (KW001, KW002), which only the writer can fix, a command that shows
+the words to avoid and the rule's good example; a misspelling (SP001) is replaced by a
+suggestion. Workspace diagnostics (``workspace/diagnostic``) say what to write next: one per
+cluster still missing concepts, on the manifest. An inlay hint at the end of the text counts
+its words against the range it is held to ("87 words (stories 40–120)").
+
+The server answers ``initialize`` once spaCy, the manifest's matchers, the corpus scan and
+the lint cache are loaded: a story opened from a warm cache is linted without spaCy, so the
+first keystroke would otherwise wait for all of it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 import time
 from pathlib import Path
@@ -25,7 +35,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
-from schemas.finding import Finding
+from schemas.finding import Finding, WriteNext
 from toolkit import __version__
 from toolkit.config import Config, LintSettings, load_config
 from toolkit.corpus import SCENARIO_SPEC, Corpus, Text, load_corpus, resolve_locations
@@ -34,6 +44,7 @@ from toolkit.lint.cache import LintCache, key_of
 from toolkit.lint.engine import display_path, lint_cache_dir, lint_corpus, open_cache
 from toolkit.lint.rules import BY_CODE
 from toolkit.lint.selection import validate
+from toolkit.lint.textutil import count_words
 
 SOURCE = "amygdala"
 _SEVERITY = {
@@ -54,6 +65,29 @@ class Linted:
     corpus: Corpus
     text: Text
     findings: list[Finding]
+    settings: LintSettings = dataclasses.field(default_factory=LintSettings)
+
+
+def length_hint(linted: Linted, body: str) -> str:
+    """The buffer's word count against the range its rule allows: "87 words (stories 40–120)".
+
+    A story or baseline is held to LN001's ``story-words``; a paired variant to LN002's
+    tolerance around its baseline on disk ("52 words (baseline 60: 48–72)").
+    """
+    n = count_words(body)
+    counted = f"{n} word{'' if n == 1 else 's'}"
+    if linted.text.kind == "variant" and linted.text.scenario is not None:
+        scenario = linted.corpus.scenario(linted.text.scenario)
+        baseline = scenario.baseline if scenario is not None else None
+        target = count_words(baseline.text or "") if baseline is not None else 0
+        if not target:
+            return f"{counted} (no baseline yet)"
+        tolerance = linted.settings.paired_tolerance
+        low, high = math.ceil(target * (1 - tolerance)), math.floor(target * (1 + tolerance))
+        return f"{counted} (baseline {target}: {low}–{high})"
+    low, high = linted.settings.story_words
+    kind = "baseline" if linted.text.kind == "baseline" else "stories"
+    return f"{counted} ({kind} {low}–{high})"
 
 
 def _buffer(text: Text, body: str) -> Text:
@@ -93,6 +127,21 @@ def _swap(corpus: Corpus, rel: str, body: str) -> Text | None:
     return None
 
 
+def _keep_read_texts(fresh: Corpus, previous: dict[str, Text]) -> None:
+    """Put the previous scan's Text in place of each fresh one with the same path, size and mtime,
+    so a rescan (on every open and save) does not read every file again for DU001."""
+
+    def same(text: Text) -> Text:
+        old = previous.get(text.rel)
+        return old if old is not None and (old.size, old.mtime_ns) == (text.size, text.mtime_ns) else text
+
+    fresh.stories[:] = [same(t) for t in fresh.stories]
+    for scenario in fresh.scenarios:
+        if scenario.baseline is not None:
+            scenario.baseline = same(scenario.baseline)
+        scenario.variants[:] = [same(t) for t in scenario.variants]
+
+
 class BufferLinter:
     """Lints buffers against the corpus on disk, with one warm in-memory cache per corpus."""
 
@@ -100,6 +149,8 @@ class BufferLinter:
         self._caches: dict[tuple[Any, ...], LintCache] = {}
         self._buffer_keys: dict[str, str] = {}
         self._scans: dict[tuple[Path, Path], tuple[float, Corpus]] = {}
+        # The texts of the last scan, whose content (once read) a rescan keeps for unchanged files.
+        self._texts: dict[tuple[Path, Path], dict[str, Text]] = {}
 
     def forget_scans(self) -> None:
         """Scan the corpus again on the next lint (a file was opened, saved or changed on disk)."""
@@ -111,8 +162,57 @@ class BufferLinter:
         now = time.monotonic()
         scanned = self._scans.get((root, manifest))
         if scanned is None or now - scanned[0] > RESCAN_SECONDS:
-            scanned = self._scans[root, manifest] = (now, load_corpus(root, manifest))
+            fresh = load_corpus(root, manifest)
+            previous = self._texts.get((root, manifest))
+            if previous is not None:
+                _keep_read_texts(fresh, previous)
+            self._texts[root, manifest] = {t.rel: t for t in fresh.texts()}
+            scanned = self._scans[root, manifest] = (now, fresh)
         return scanned[1]
+
+    def _workspace(self, folder: Path) -> tuple[Corpus, LintSettings, LintCache]:
+        """The corpus (as scanned), lint settings and warm cache of the workspace at ``folder``."""
+        config = load_config(start=folder)
+        root, manifest = resolve_locations(config, start=folder)
+        corpus = self._scan(root.resolve(), manifest.resolve())
+        settings = config.settings.lint
+        validate(settings)
+        return corpus, settings, self._cache(corpus, config, settings)
+
+    def warm_up(self, folder: Path) -> None:
+        """Everything the first edit would otherwise wait for: spaCy, its lookup tables, the
+        matchers of the workspace's manifest, the corpus scan and the lint cache.
+
+        A story opened from a warm lint cache is linted without spaCy, so without this the first
+        keystroke after opening it paid for all of that (2-3 s). An unusable workspace (no
+        corpus, a broken manifest) is left for the first lint to report.
+        """
+        from toolkit.lint.lexicon import build_lexicon
+        from toolkit.lint.nlp import language, matchers
+        from toolkit.lint.spelling import speller
+
+        language()
+        speller()
+        try:
+            corpus, settings, cache = self._workspace(folder)
+            lint_corpus(corpus, settings, cache=cache)
+            # The first edit changes the corpus, so DU001 compares the buffer with every text:
+            # read them now (a rescan keeps what was read).
+            for text in corpus.texts():
+                text.text  # noqa: B018  (the cached property reads the file)
+        except (AmygdalaError, OSError):
+            return
+        matchers(build_lexicon(corpus.manifest).phrases)
+
+    def write_next(self, folder: Path) -> tuple[Path, WriteNext] | None:
+        """The workspace corpus's manifest and its "what to write next" summary (texts as on disk);
+        None when ``folder`` holds no usable corpus."""
+        try:
+            corpus, settings, cache = self._workspace(folder)
+            result = lint_corpus(corpus, settings.model_copy(update={"select": ["CV001"]}), cache=cache)
+        except (AmygdalaError, OSError):
+            return None
+        return (corpus.manifest_path, result.write_next) if result.write_next is not None else None
 
     def lint(self, path: Path, body: str) -> Linted | None:
         """The findings on ``path`` with ``body`` as its content; None when it is no corpus text.
@@ -137,7 +237,7 @@ class BufferLinter:
         self._forget_previous(cache, text)
         shown = display_path(corpus.root, rel)
         mine = [f for f in result.findings if f.path == shown or shown.startswith(f.path + "/")]
-        return Linted(corpus=corpus, text=text, findings=mine)
+        return Linted(corpus=corpus, text=text, findings=mine, settings=settings)
 
     def leaned_terms(self, corpus: Corpus, baseline: Text) -> list[str]:
         """The terms the baseline leans on, from the facts the last lint cached (AN002's input)."""
@@ -204,7 +304,8 @@ def rule_markdown(code: str) -> str | None:
     rule = BY_CODE.get(code)
     if rule is None:
         return None
-    return f"**{rule.code} {rule.name}** ({rule.severity})\n\n{rule.summary}\n\n```text\n{rule.explanation.rstrip()}\n```"
+    # The explanation is Markdown already (`code`, lists, indented examples): shown as it is, not fenced.
+    return f"**{rule.code} {rule.name}** ({rule.severity})\n\n{rule.summary}\n\n{rule.explanation.rstrip()}"
 
 
 def _contains(rng: types.Range, pos: types.Position) -> bool:
@@ -248,6 +349,13 @@ class AmygdalaServer(LanguageServer):
 
 
 server = AmygdalaServer()
+
+
+@server.feature(types.INITIALIZE)
+def _initialize(ls: AmygdalaServer, params: types.InitializeParams) -> None:
+    # Answered once the NLP is loaded: the writer's first keystroke must not wait for it.
+    root = ls.workspace.root_path
+    ls.linter.warm_up(Path(root) if root else Path.cwd())
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
@@ -350,22 +458,143 @@ def _anchor_action(ls: AmygdalaServer, linted: Linted, diagnostic: types.Diagnos
     types.TEXT_DOCUMENT_CODE_ACTION,
     types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]),
 )
-def _code_actions(ls: AmygdalaServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+def _code_actions(ls: AmygdalaServer, params: types.CodeActionParams) -> list[types.CodeAction | types.Command]:
     linted = ls.last.get(params.text_document.uri)
     if linted is None:
         return []
-    actions = []
+    actions: list[types.CodeAction | types.Command] = []
     for diagnostic in params.context.diagnostics:
         if diagnostic.source != SOURCE:
             continue
-        action = None
+        action: types.CodeAction | types.Command | None = None
         if diagnostic.code == "ST006":
             action = _rename_action(linted, diagnostic)
         elif diagnostic.code == "AN002":
             action = _anchor_action(ls, linted, diagnostic)
+        elif diagnostic.code in ("KW001", "KW002"):
+            action = _family_action(linted, diagnostic)
+        elif diagnostic.code == "SP001":
+            actions.extend(_spelling_actions(params.text_document.uri, diagnostic))
         if action is not None:
             actions.append(action)
     return actions
+
+
+_SUGGESTED = re.compile(r"did you mean (.+)\?")
+
+
+def _spelling_actions(uri: str, diagnostic: types.Diagnostic) -> list[types.CodeAction]:
+    """SP001: replace the word with each suggestion its message names."""
+    match = _SUGGESTED.search(diagnostic.message)
+    if match is None:
+        return []
+    words = re.findall(r"'([^']+)'", match.group(1))
+    return [
+        types.CodeAction(
+            title=f"Change to '{word}'",
+            kind=types.CodeActionKind.QuickFix,
+            diagnostics=[diagnostic],
+            is_preferred=i == 0,
+            edit=types.WorkspaceEdit(changes={uri: [types.TextEdit(range=diagnostic.range, new_text=word)]}),
+        )
+        for i, word in enumerate(words)
+    ]
+
+
+SHOW_FAMILY = "amygdala.showFamily"
+
+
+def _family_action(linted: Linted, diagnostic: types.Diagnostic) -> types.Command | None:
+    """KW001 and KW002 have no mechanical fix (the sentence must be rewritten): the action (a bare
+    command, as clients parse it most reliably) says which words the text must avoid and how the
+    rule wants it shown."""
+    concept = linted.text.concept
+    if concept is None or concept not in linted.corpus.manifest.concepts:
+        return None
+    return types.Command(
+        title=f"Show the words a {concept} text avoids, and how to show the emotion instead",
+        command=SHOW_FAMILY,
+        arguments=[concept, str(diagnostic.code)],
+    )
+
+
+def family_message(linted_corpus: Corpus, concept: str, code: str) -> str:
+    """What the KW001/KW002 action shows: the concept's keyword family and the rule's good example."""
+    keywords = linted_corpus.manifest.concepts[concept].keywords
+    rule = BY_CODE.get(code) or BY_CODE["KW001"]
+    good = rule.explanation.rsplit("Good", 1)[-1].strip(" :`\n")
+    good = " ".join(line.strip() for line in good.splitlines() if line.strip())
+    return f"{concept}: avoid {', '.join(keywords)} (and their forms). Show it, e.g.: {good}"
+
+
+@server.command(SHOW_FAMILY)
+def _show_family(ls: AmygdalaServer, concept: str, code: str) -> None:
+    linted = next((l for l in ls.last.values() if concept in l.corpus.manifest.concepts), None)
+    if linted is None:
+        return
+    ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info, message=family_message(linted.corpus, concept, code)))
+
+
+@server.feature(types.TEXT_DOCUMENT_INLAY_HINT)
+def _inlay_hints(ls: AmygdalaServer, params: types.InlayHintParams) -> list[types.InlayHint]:
+    """The live word count at the end of the text: "87 words (stories 40–120)"."""
+    linted = ls.last.get(params.text_document.uri)
+    if linted is None:
+        return []
+    body = ls.workspace.get_text_document(params.text_document.uri).source
+    lines = body.rstrip("\n").split("\n")
+    end = types.Position(len(lines) - 1, _utf16(lines[-1], len(lines[-1]) + 1))
+    return [types.InlayHint(position=end, label=f" {length_hint(linted, body)}", padding_left=True)]
+
+
+def write_next_diagnostics(summary: WriteNext, listed: int = 6) -> list[types.Diagnostic]:
+    """One Information diagnostic per cluster still missing concepts, on the manifest's first line."""
+    out = []
+    for c in summary.clusters:
+        if not c.missing:
+            continue
+        names = ", ".join(c.missing[:listed]) + (f" and {len(c.missing) - listed} more" if len(c.missing) > listed else "")
+        out.append(
+            types.Diagnostic(
+                range=types.Range(types.Position(0, 0), types.Position(0, 1)),
+                message=f"write next in {c.cluster} ({c.with_text}/{c.concepts} concepts have a text): {names}",
+                severity=types.DiagnosticSeverity.Information,
+                code="CV001",
+                source=SOURCE,
+            )
+        )
+    return out
+
+
+def _summary(ls: AmygdalaServer) -> tuple[str, list[types.Diagnostic]] | None:
+    root = ls.workspace.root_path
+    found = ls.linter.write_next(Path(root) if root else Path.cwd())
+    if found is None:
+        return None
+    manifest, summary = found
+    return from_fs_path(str(manifest)) or "", write_next_diagnostics(summary)
+
+
+@server.feature(
+    types.TEXT_DOCUMENT_DIAGNOSTIC,
+    types.DiagnosticOptions(identifier=SOURCE, inter_file_dependencies=True, workspace_diagnostics=True),
+)
+def _document_diagnostic(ls: AmygdalaServer, params: types.DocumentDiagnosticParams) -> types.RelatedFullDocumentDiagnosticReport:
+    # A text's own findings are pushed as it is edited; pulled reports carry only the corpus-wide
+    # "what to write next", on the manifest, so a client that pulls shows nothing twice.
+    summary = _summary(ls)
+    items = summary[1] if summary is not None and summary[0] == params.text_document.uri else []
+    return types.RelatedFullDocumentDiagnosticReport(items=items)
+
+
+@server.feature(types.WORKSPACE_DIAGNOSTIC)
+def _workspace_diagnostic(ls: AmygdalaServer, params: types.WorkspaceDiagnosticParams) -> types.WorkspaceDiagnosticReport:
+    """What to write next, as workspace diagnostics on the manifest (one per cluster with concepts to write)."""
+    summary = _summary(ls)
+    if summary is None:
+        return types.WorkspaceDiagnosticReport(items=[])
+    uri, items = summary
+    return types.WorkspaceDiagnosticReport(items=[types.WorkspaceFullDocumentDiagnosticReport(uri=uri, items=items, version=None)])
 
 
 def serve() -> None:

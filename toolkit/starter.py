@@ -2,8 +2,9 @@
 
 It writes the corpus folders with one example story, the bundled manifest with the JSON
 Schema beside it (so the manifest's ``"$schema"`` resolves in the writer's repository and
-editors complete and check it), and the configuration: a ``[tool.amygdala]`` table appended
-to an existing ``pyproject.toml``, else an ``amygdala.toml``. Nothing is overwritten: every
+editors complete and check it), the configuration: a ``[tool.amygdala]`` table appended
+to an existing ``pyproject.toml``, else an ``amygdala.toml``, and a ``requirements.txt`` for
+the GitHub workflow of docs/ci.md (unless one exists). Nothing is overwritten: every
 target is checked before the first file is written.
 """
 
@@ -50,11 +51,60 @@ _SECTIONS = """\
 """
 
 
+REQUIREMENTS = "requirements.txt"
+
+
+def ci_requirement(direct_url: str | None) -> str | None:
+    """The requirement line CI can install this amygdala from, or None when it cannot be known.
+
+    ``direct_url`` is the installed distribution's ``direct_url.json`` (PEP 610): a git
+    checkout names its repository and commit. A local folder or an unknown source gives None:
+    the PyPI name ``amygdala`` belongs to another project, so no index name is guessed.
+    """
+    if not direct_url:
+        return None
+    try:
+        data = json.loads(direct_url)
+    except ValueError:
+        return None
+    vcs = data.get("vcs_info") if isinstance(data, dict) else None
+    url = data.get("url", "") if isinstance(data, dict) else ""
+    if isinstance(vcs, dict) and vcs.get("vcs") == "git" and vcs.get("commit_id") and url and not url.startswith("file:"):
+        return f"amygdala @ git+{url}@{vcs['commit_id']}"
+    return None
+
+
+def requirements_text(requirement: str | None) -> str:
+    """``requirements.txt`` for the GitHub workflow of docs/ci.md (its install step reads it)."""
+    head = "# What CI installs to lint the corpus (docs/ci.md); amygdala needs no torch for linting.\n"
+    if requirement is not None:
+        return head + requirement + "\n"
+    return head + (
+        "# amygdala was installed here from a local folder (or a source amygdala cannot see), which CI cannot\n"
+        "# reach. Put the requirement CI can install on the next line, for example\n"
+        "#   amygdala @ git+https://github.com/OWNER/amygdala@v0.1.0\n"
+        "# (not the bare name: the PyPI package called amygdala is another project).\n"
+    )
+
+
+def _installed_requirement() -> str | None:
+    from importlib import metadata
+
+    try:
+        return ci_requirement(metadata.distribution("amygdala").read_text("direct_url.json"))
+    except metadata.PackageNotFoundError:
+        return None
+
+
 @dataclass(frozen=True)
 class Starter:
+    """``requirement``: the line written to requirements.txt, None when the writer must fill it in
+    (or when a requirements.txt existed and was left alone)."""
+
     root: Path
     config: Path
     written: list[Path]
+    requirement: str | None = None
 
 
 def _config_text(pyproject: str | None) -> str:
@@ -101,4 +151,9 @@ def init_project(root: Path) -> Starter:
     atomic_write_text(keep, "")
     atomic_write_text(config, _config_text(pyproject))
     written = [root / MANIFEST, root / MANIFEST_SCHEMA, story, keep, config]
-    return Starter(root=root, config=config, written=written)
+    requirement = None
+    if not (root / REQUIREMENTS).exists():  # a project's own requirements.txt is left alone
+        requirement = _installed_requirement()
+        atomic_write_text(root / REQUIREMENTS, requirements_text(requirement))
+        written.append(root / REQUIREMENTS)
+    return Starter(root=root, config=config, written=written, requirement=requirement)

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Callable, Optional
 
 import typer
 from rich.console import Console
+from typer.core import TyperOption
 
 from toolkit import __version__
 from base.errors import AmygdalaError
@@ -27,6 +28,20 @@ app = typer.Typer(
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
 )
+
+
+def _flag_type(display: Callable[[TyperOption, Any], str | None]) -> Callable[[TyperOption, Any], str | None]:
+    """Typer's help shows ``<bool>`` after every flag (``--watch -w <bool>``), as if it took a value;
+    a flag takes none, so its type column is left empty."""
+
+    @functools.wraps(display)
+    def shown(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag else display(self, ctx)
+
+    return shown
+
+
+TyperOption.display_type_rich = _flag_type(TyperOption.display_type_rich)  # type: ignore[method-assign]
 
 console = Console(highlight=False)
 # soft_wrap keeps an error on one line when stderr is a pipe (CI logs, pre-commit).

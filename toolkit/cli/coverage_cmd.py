@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from enum import Enum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
@@ -47,7 +48,7 @@ def _concept_table(report: CoverageReport) -> None:
     console.print(table)
 
 
-def _table(report: CoverageReport, show_scenarios: bool, show_concepts: bool) -> None:
+def _table(report: CoverageReport, show_scenarios: bool, show_concepts: bool, config: Path | None = None) -> None:
     from toolkit.lint.textutil import counted
 
     table = Table(title=f"Coverage of {report.corpus}", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
@@ -101,9 +102,9 @@ def _table(report: CoverageReport, show_scenarios: bool, show_concepts: bool) ->
         mark = "[green]met[/green]" if result.met else "[red]not met[/red]"
         console.print(f"--require {result.requirement}: {mark}: {result.detail}")
     if not report.requirements:
-        from toolkit.coverage import NO_BAR
+        from toolkit.coverage import no_bar
 
-        console.print(NO_BAR, markup=False)
+        console.print(no_bar(config), markup=False)
 
 
 @command("coverage")
@@ -136,8 +137,8 @@ def coverage_command(
     if output_format is CoverageFormat.json:
         typer.echo(report.model_dump_json(indent=2))
     elif output_format is CoverageFormat.markdown:
-        typer.echo(markdown(report), nl=False)
+        typer.echo(markdown(report, cfg.source), nl=False)
     else:
-        _table(report, show_scenarios, show_concepts)
+        _table(report, show_scenarios, show_concepts, cfg.source)
     if not report.passed:
         raise typer.Exit(1)

@@ -144,25 +144,33 @@ def _lint_and_render(
 
 
 def _watch(cfg: Config, corpus_obj: Corpus, run: Callable[[Corpus], bool]) -> None:
-    """Lint again whenever a file of the corpus, its manifest or the configuration changes (Ctrl+C stops)."""
+    """Lint again whenever a file of the corpus, its manifest or the configuration changes (Ctrl+C stops).
+
+    The corpus folder is watched recursively. The manifest and the configuration are watched
+    through their folders, not as files: an editor that saves by writing a temporary file and
+    renaming it over the original replaces the file, and a watch on the old file never fires
+    again. On a terminal the screen is cleared before each run, so it shows the current findings.
+    """
+    import queue
     import signal
     import threading
 
-    import watchfiles
-
     from toolkit.corpus import load_corpus
-    from toolkit.lint.engine import CACHE_DIR
     from toolkit.lint.textutil import printable_name
 
-    watched = {corpus_obj.root, corpus_obj.manifest_path.resolve()}
+    root = corpus_obj.root.resolve()
+    singles = {corpus_obj.manifest_path.resolve()}
     if cfg.source is not None:
-        watched.add(cfg.source.resolve())
-    # The cache is written next to the corpus or the configuration: its writes must not wake us.
-    ignore = watchfiles.DefaultFilter(ignore_dirs=(*watchfiles.DefaultFilter.ignore_dirs, CACHE_DIR.parts[0]))
-    # Ctrl+C sets an event the watcher polls, so it stops through its own exit path (an interrupt
+        singles.add(cfg.source.resolve())
+    outside = {p for p in singles if root not in p.parents}
+    # Ctrl+C sets an event the watchers poll, so they stop through their own exit path (an interrupt
     # raised while a lint runs left the watcher to be torn down at exit, which once hung in CI);
     # a lint in progress finishes first, and a second Ctrl+C stops at once.
     stop = threading.Event()
+    changes: queue.Queue[set[Path]] = queue.Queue()
+    watchers = [threading.Thread(target=_watch_tree, args=(root, singles, stop, changes), daemon=True)]
+    if outside:
+        watchers.append(threading.Thread(target=_watch_files, args=(outside, stop, changes), daemon=True))
 
     def interrupted(signum: int, frame: object) -> None:
         if stop.is_set():
@@ -170,18 +178,64 @@ def _watch(cfg: Config, corpus_obj: Corpus, run: Callable[[Corpus], bool]) -> No
         stop.set()
 
     previous = signal.signal(signal.SIGINT, interrupted)
-    console.print(f"watching {len(watched)} locations for changes (Ctrl+C to stop)", style="dim", markup=False)
+    console.print(f"watching {1 + len(outside)} locations for changes (Ctrl+C to stop)", style="dim", markup=False)
+    for watcher in watchers:
+        watcher.start()
     try:
-        for changes in watchfiles.watch(*sorted(watched), watch_filter=ignore, stop_event=stop, raise_interrupt=False):
-            changed = sorted({printable_name(Path(path).name) for _, path in changes})
-            console.print(f"changed: {', '.join(changed)}; linting again", style="dim", markup=False)
+        while not stop.is_set():
+            try:
+                changed = changes.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            while not changes.empty():  # both watchers saw one save: lint once
+                changed |= changes.get_nowait()
+            if console.is_terminal:
+                console.clear()
+            names = sorted({printable_name(path.name) for path in changed})
+            console.print(f"changed: {', '.join(names)}; linting again", style="dim", markup=False)
             try:
                 run(load_corpus(corpus_obj.root, corpus_obj.manifest_path))
             except AmygdalaError as err:
                 # A half-saved manifest or scenario.json: report it and keep watching.
                 console.print(f"error: {err}", style="red", markup=False)
     finally:
+        stop.set()
+        for watcher in watchers:
+            watcher.join(timeout=5)
         signal.signal(signal.SIGINT, previous)
+
+
+def _corpus_file(path: Path, root: Path) -> bool:
+    """A file lint reads (a text, a scenario.json), not an editor's temporary or backup file."""
+    rel = path.relative_to(root)
+    if any(part.startswith(".") for part in rel.parts) or path.name.endswith("~"):
+        return False
+    return path.suffix in (".txt", ".json")
+
+
+def _watch_tree(root: Path, singles: set[Path], stop: object, changes: object) -> None:
+    import watchfiles
+
+    from toolkit.lint.engine import CACHE_DIR
+
+    # The cache is written next to the corpus or the configuration: its writes must not wake us.
+    ignore = watchfiles.DefaultFilter(ignore_dirs=(*watchfiles.DefaultFilter.ignore_dirs, CACHE_DIR.parts[0]))
+    for batch in watchfiles.watch(root, watch_filter=ignore, stop_event=stop, raise_interrupt=False):  # type: ignore[arg-type]
+        paths = {Path(path) for _, path in batch}
+        relevant = {p for p in paths if p in singles or _corpus_file(p, root)}
+        if relevant:
+            changes.put(relevant)  # type: ignore[attr-defined]
+
+
+def _watch_files(files: set[Path], stop: object, changes: object) -> None:
+    """Watch the folders of ``files`` (not recursively) and report changes to those files only."""
+    import watchfiles
+
+    folders = sorted({f.parent for f in files})
+    for batch in watchfiles.watch(*folders, recursive=False, stop_event=stop, raise_interrupt=False):  # type: ignore[arg-type]
+        relevant = {Path(path) for _, path in batch} & files
+        if relevant:
+            changes.put(relevant)  # type: ignore[attr-defined]
 
 
 @command("rule")

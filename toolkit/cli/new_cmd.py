@@ -58,10 +58,12 @@ def _editor(edit: bool) -> list[str] | None:
     return command
 
 
-def _edit_and_lint(cfg: Config, corpus: Corpus, editor: list[str], paths: list[Path], folder: Path | None = None) -> None:
+def _edit_and_lint(
+    cfg: Config, corpus: Corpus, editor: list[str], paths: list[Path], folder: Path | None = None, prune: Path | None = None
+) -> None:
     from toolkit.authoring import edit
 
-    outcome = edit(paths, editor, remove_folder=folder)
+    outcome = edit(paths, editor, remove_folder=folder, prune_folder=prune)
     for path in outcome.removed:
         console.print(f"left blank, removed: {shown(path)}")
     if not outcome.written:
@@ -87,7 +89,7 @@ def new_story(
     concept: Annotated[str, typer.Argument(help="The concept the story embodies (a manifest name).", show_default=False)],
     name: Annotated[
         Optional[str],
-        typer.Option("--name", help="File name inside stories/<concept>/ (default: stories/<concept>.txt for the first story, then the next number).", show_default=False),
+        typer.Option("--name", help="File name inside stories/<concept>/ (default: the next number, 01.txt for the first story).", show_default=False),
     ] = None,
     edit: EditOpt = False,
     corpus: CorpusOpt = None,
@@ -109,8 +111,14 @@ def new_story(
     console.print(f"created {shown(story.path)} [dim](empty until you write it)[/dim]")
     _print_brief(story.brief, story.brief.concept)
     console.print(f"[bold]length[/bold] {low}-{high} words, one paragraph")
+    if story.flat is not None:
+        console.print(
+            f"note: {shown(story.flat)} uses the older flat layout; move it into {shown(story.path.parent)}/ "
+            "to keep one layout (lint and training read both)",
+            markup=False,
+        )
     if editor is not None:
-        _edit_and_lint(cfg, loaded, editor, [story.path])
+        _edit_and_lint(cfg, loaded, editor, [story.path], prune=story.new_folder)
 
 
 @command("scenario", target=new_app)

@@ -16,27 +16,39 @@ from base.errors import AmygdalaError
 
 
 class RichReporter:
-    """Steps and warnings on stderr, and a progress bar with texts/s."""
+    """Steps and warnings on stderr; progress as a bar with texts/s on a terminal, and as lines
+    (``trainer.reporter.LineProgress``) in a log that is no terminal, where a bar shows nothing
+    until the step ends."""
+
+    def __init__(self, console: Any = None) -> None:
+        self.console = console or err_console
 
     def step(self, message: str) -> None:
-        err_console.print(message, style="dim", markup=False)
+        self.console.print(message, style="dim", markup=False)
 
     def warn(self, message: str) -> None:
-        err_console.print(f"[yellow]warning:[/] {message}", highlight=False)
+        self.console.print(f"[yellow]warning:[/] {message}", highlight=False)
 
     @contextmanager
     def progress(self, description: str, total: int) -> Iterator[Callable[[int], None]]:
+        if not self.console.is_terminal:
+            from trainer.reporter import LineProgress
+
+            lines = LineProgress(description, total, lambda line: self.console.print(line, markup=False, highlight=False))
+            yield lines.advance
+            lines.close()
+            return
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
         columns = (
             TextColumn("{task.description}"),
-            BarColumn(),
+            BarColumn(bar_width=None),
             MofNCompleteColumn(),
             TextColumn("{task.fields[rate]}"),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
         )
-        with Progress(*columns, console=err_console, transient=False) as bar:
+        with Progress(*columns, console=self.console, transient=False, expand=False) as bar:
             task = bar.add_task(description, total=total, rate="")
 
             def advance(n: int) -> None:

@@ -93,3 +93,22 @@ def candidate_pairs(band_keys: dict[str, str]) -> list[tuple[str, str]]:
     for members in shared.values():
         pairs.update(combinations(sorted(set(members)), 2))
     return sorted(pairs)
+
+
+def pairs_with(band_keys: dict[str, str], selected: set[str]) -> list[tuple[str, str]]:
+    """The candidate pairs (sorted names) that involve a ``selected`` text: what a run on a few
+    files (an editor's buffer, pre-commit's list) needs, without pairing the whole corpus."""
+    owners: dict[str, list[str]] = {}
+    for name in selected:
+        hexes = band_keys.get(name, "")
+        for i in range(0, len(hexes), _HEX_PER_BAND):
+            owners.setdefault(hexes[i : i + _HEX_PER_BAND], []).append(name)
+    pairs: set[tuple[str, str]] = set()
+    if not owners:
+        return []
+    for name, hexes in band_keys.items():
+        for i in range(0, len(hexes), _HEX_PER_BAND):
+            for other in owners.get(hexes[i : i + _HEX_PER_BAND], ()):
+                if other != name:
+                    pairs.add((min(name, other), max(name, other)))
+    return sorted(pairs)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator
 
-from schemas.finding import Finding, LintReport, Severity
+from schemas.finding import Finding, LintReport, Severity, WriteNext
 from toolkit.config import Config, LintSettings
 from toolkit.corpus import BASELINE, SCENARIO_SPEC, Corpus, Text
 from base.errors import AmygdalaError
@@ -48,6 +48,7 @@ class LintResult:
     files_checked: int
     cached: int
     corpus: Corpus
+    write_next: WriteNext | None = None
 
     @property
     def counts(self) -> dict[Severity, int]:
@@ -68,7 +69,7 @@ class LintResult:
         return {path: t.text or "" for path, t in shown if path in flagged}
 
     def report(self) -> LintReport:
-        return LintReport(findings=self.findings, files_checked=self.files_checked, counts=self.counts)
+        return LintReport(findings=self.findings, files_checked=self.files_checked, counts=self.counts, write_next=self.write_next)
 
 
 def lint_cache_dir(config: Config | None, corpus: Corpus) -> Path:
@@ -232,11 +233,17 @@ def lint_corpus(
             hits.extend(rule.check(ctx))
 
     findings = _findings(hits, corpus.root, enabled, severity, file_ignores)
+    summary = None
+    if scope.whole:
+        from toolkit.coverage import write_next
+        from toolkit.lint.rules.cv001_uncovered_concept import texts_per_concept
+
+        summary = write_next(corpus.manifest, texts_per_concept(ctx))
     cache.put_memos(ctx.memos)
     if use_cache and owned:
         live_anchors = {_anchor_key(s.spec.anchors) for s in corpus.scenarios if s.spec and s.spec.anchors}
         cache.save(set(keys.values()), live_anchors, set(keys))
-    return LintResult(findings=findings, files_checked=len(in_scope), cached=len(full) - computed, corpus=corpus)
+    return LintResult(findings=findings, files_checked=len(in_scope), cached=len(full) - computed, corpus=corpus, write_next=summary)
 
 
 def open_cache(corpus: Corpus, settings: LintSettings, cache_dir: Path | None) -> LintCache:
@@ -245,6 +252,7 @@ def open_cache(corpus: Corpus, settings: LintSettings, cache_dir: Path | None) -
         "story_words": list(settings.story_words),
         "paired_tolerance": settings.paired_tolerance,
         "duplicate_threshold": settings.duplicate_threshold,
+        "words": sorted(settings.accepted_words()),
     }
     return LintCache(cache_dir, fingerprint(corpus.manifest_path.read_bytes(), options))
 

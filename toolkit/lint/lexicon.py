@@ -99,6 +99,8 @@ NOT_SUBJECTS = frozenset(
     nothing something anything all each every one some none both either neither another""".split()
 )
 
+# Words that open a multi-word name: "Mrs Okafor", "Uncle Bert".
+TITLES = frozenset("mr mrs ms miss dr doctor professor uncle aunt auntie granny grandma grandpa nan father mother sister brother saint sir lady lord captain".split())
 # Subjects that quantify over people: after them a physical word is a physical statement
 # ("nobody was hurt", "everyone was safe"), not a label.
 QUANTIFIER_SUBJECTS = frozenset("nobody everyone everybody anyone anybody none".split())
@@ -289,6 +291,28 @@ def derive(
         for form in forms - {phrase}:
             sources.setdefault(form, set()).add(phrase)
     return {form: frozenset(s) for form, s in sources.items()}
+
+
+def plural(noun: str) -> str:
+    """The regular English plural: "sadness" -> "sadnesses", "anxiety" -> "anxieties", "fear" -> "fears"."""
+    if noun.endswith(("s", "x", "z", "ch", "sh")):
+        return noun + "es"
+    if len(noun) > 2 and noun.endswith("y") and noun[-2] not in "aeiou":
+        return noun[:-1] + "ies"
+    return noun + "s"
+
+
+def plurals(forms: Iterable[str], nouns: Container[str]) -> dict[str, str]:
+    """The regular plural of every single-word form that is a noun (or a -ness noun), by plural.
+
+    The lookup lemmatizer knows the plurals of common nouns only ("fears", not "sadnesses" or
+    "gratitudes"), so the plurals of the family's nouns are matched as forms of their own.
+    """
+    return {
+        plural(form): form
+        for form in forms
+        if " " not in form and "-" not in form and (form in nouns or form.endswith("ness"))
+    }
 
 
 def adverbs(forms: Iterable[str]) -> frozenset[str]:

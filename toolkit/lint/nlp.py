@@ -23,7 +23,9 @@ a person, a quantifier ("nobody"), a thing; an adjective before a noun; a compou
 from __future__ import annotations
 
 import functools
+import re
 import sys
+from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
@@ -130,6 +132,12 @@ class Analysis:
     labels: list[LabelSpan]
     words: "_Words"
     _lemmas: list[str] | None = field(default=None, repr=False)
+    # Where each character of the (whitespace-folded) doc came from in the body; None: the same place.
+    offsets: list[int] | None = field(default=None, repr=False)
+
+    def body_offset(self, i: int) -> int:
+        """The body's character offset of the doc's character ``i`` (``token.idx``, a span's end)."""
+        return i if self.offsets is None else self.offsets[i]
 
     def lemmas(self) -> list[str]:
         """Lowercase lemma of every token, apostrophes straightened."""
@@ -151,9 +159,19 @@ class Analysis:
         out: dict[str, str] = {}
         heads: dict[str, int] = {}
         for i, token in enumerate(doc):
-            if token.is_title and token.is_alpha and len(token) > 1 and not _sentence_start(doc, i):
+            if _capitalised(token) and not _sentence_start(doc, i):
                 if token.lower_ not in lx.NOT_SUBJECTS and token.lower_ not in lx.PERSONAL_PRONOUNS:
-                    out.setdefault(token.lemma_, token.text)
+                    # A name of several words is one term: "Mrs Okafor", "Uncle Bert", "Mara Santos".
+                    first = i
+                    if i > 0 and _capitalised(doc[i - 1]) and doc[i - 1].lower_ not in lx.NOT_SUBJECTS:
+                        continue  # inside a name already taken
+                    while first > 0 and _capitalised(doc[first - 1]) and doc[first - 1].lower_ in lx.TITLES:
+                        first -= 1  # "Mrs" at the start of a sentence
+                    last = i + 1
+                    while last < len(doc) and _capitalised(doc[last]) and doc[last].lower_ not in lx.NOT_SUBJECTS:
+                        last += 1
+                    span = doc[first:last]
+                    out.setdefault(" ".join(t.lemma_ for t in span), span.text)
             elif token.lower_ == "the":
                 head = _noun_head(doc, i + 1)
                 if head is not None:
@@ -161,7 +179,9 @@ class Analysis:
         for head, count in heads.items():
             if count >= 2:
                 out.setdefault(head, f"the {head}")
-        return [(shown, lemma) for lemma, shown in out.items()]
+        names = [lemma for lemma in out if " " in lemma]
+        # "Okafor" alone is part of "Mrs Okafor" when both occur.
+        return [(shown, lemma) for lemma, shown in out.items() if not any(lemma in name.split() for name in names)]
 
     def subject(self, verb: int) -> str | None:
         """Who the verb at token ``verb`` is about: "person", "quantifier", "thing" or None."""
@@ -174,6 +194,10 @@ _STOP = frozenset(
     """of and or but in on at to from with by for as into onto over under was were is are be been had
     has have that which who when while then than so if not no nor it its""".split()
 )
+
+
+def _capitalised(token) -> bool:
+    return token.is_title and token.is_alpha and len(token) > 1
 
 
 def _sentence_start(doc: Doc, i: int) -> bool:
@@ -215,6 +239,13 @@ class Matchers:
         for form in sorted(set(derived) - phrases):
             self.stems[strings.add(form)] = derived[form]
             self.by_lower.add(form, [nlp.make_doc(form)])
+        # Plurals the lookup table lacks ("sadnesses"), as forms of their singular's stems.
+        lemma_of = nlp.get_pipe(_LEMMATIZER).lookups.get_table("lemma_lookup")
+        for form, singular in sorted(lx.plurals([*phrases, *derived], tables.nouns).items()):
+            key = strings.add(form)
+            if key not in self.stems and form not in lemma_of:
+                self.stems[key] = self.stems[strings.add(singular)]
+                self.by_lower.add(form, [nlp.make_doc(form)])
         forms = [*phrases, *derived]
         self.adverbs = lx.adverbs(forms)
 
@@ -237,7 +268,10 @@ class Matchers:
         add("with", ["with"])
         self.words = _Words(tables.adjectives, tables.nouns, forms)
 
-    def analyze(self, doc: Doc) -> Analysis:
+    def analyze(self, doc: Doc, offsets: list[int] | None = None) -> Analysis:
+        """The emotion words and labels of ``doc``; ``offsets`` maps its characters back to the
+        body it was folded from (``fold_whitespace``), so spans point into the original text."""
+        place = (lambda i: i) if offsets is None else offsets.__getitem__
         found: dict[tuple[int, int], tuple[str, frozenset[str]]] = {}
         for key, start, end in [*self.by_lower(doc), *self.by_lemma(doc)]:
             start, end = _compound(doc, start, end)
@@ -249,11 +283,11 @@ class Matchers:
         emotions = []
         for (start, end), (phrase, stems) in sorted(found.items()):
             span = doc[start:end]
-            emotions.append(EmotionSpan(start, end, span.start_char, span.end_char, phrase, stems))
-        labels = self._labels(doc, emotions) if emotions else []
-        return Analysis(doc, emotions, labels, self.words)
+            emotions.append(EmotionSpan(start, end, place(span.start_char), place(span.end_char), phrase, stems))
+        labels = self._labels(doc, emotions, place) if emotions else []
+        return Analysis(doc, emotions, labels, self.words, offsets=offsets)
 
-    def _labels(self, doc: Doc, emotions: list[EmotionSpan]) -> list[LabelSpan]:
+    def _labels(self, doc: Doc, emotions: list[EmotionSpan], place) -> list[LabelSpan]:
         longest: dict[int, EmotionSpan] = {}
         for span in emotions:
             if span.phrase in self.adverbs:
@@ -293,11 +327,13 @@ class Matchers:
                 continue
             if kind == "with" and (emotion.phrase in lx.WITH_IDIOMS or not self.words.names_an_emotion_noun(doc, emotion)):
                 continue  # "stamped the forms with grim satisfaction", not "with ease"
-            keep(LabelSpan(doc[start].idx, emotion.end_char, emotion))
+            keep(LabelSpan(place(doc[start].idx), emotion.end_char, emotion))
+        for verb, emotion in self.words.causatives(doc, longest):
+            keep(LabelSpan(place(doc[verb].idx), emotion.end_char, emotion))
         for emotion in longest.values():
             start = self.words.moving_subject(doc, emotion)
             if start is not None:
-                keep(LabelSpan(doc[start].idx, emotion.end_char, emotion))
+                keep(LabelSpan(place(doc[start].idx), emotion.end_char, emotion))
         return sorted(labels.values(), key=lambda lab: lab.start_char)
 
 
@@ -433,13 +469,13 @@ class _Words:
             if lower in lx.NOT_SUBJECTS:
                 return None
             return "thing" if lower in lx.DAYS_AND_MONTHS else "person"
-        if _is_person_noun(token):
+        if is_person_noun(token):
             return "person"
         if not self.is_noun(token):
             return None
         # "the crowd at the gate was": the head comes before the prepositional phrase.
         k = j - 1 if j > 0 and doc[j - 1].lower_ in _DETERMINERS else j
-        if k > 1 and doc[k - 1].lower_ in lx.SUBJECT_PREPOSITIONS and _is_person_noun(doc[k - 2]):
+        if k > 1 and doc[k - 1].lower_ in lx.SUBJECT_PREPOSITIONS and is_person_noun(doc[k - 2]):
             return "person"
         return "thing"
 
@@ -485,11 +521,14 @@ class _Words:
         start = emotion.start
         while start > 0 and emotion.start - start < 3 and doc[start - 1].lower_ in _NOUN_SKIP:
             start -= 1
+        owner = self._possessor(doc, start)
+        if owner is not None:
+            start = owner
         if start > 0 and not _clause_boundary(doc[start - 1]):
             return None
         if doc[emotion.start].is_title and not _sentence_start(doc, start):
             return None
-        possessed = any(t.lower_ in lx.POSSESSIVES for t in doc[start : emotion.start])
+        possessed = owner is not None or any(t.lower_ in lx.POSSESSIVES for t in doc[start : emotion.start])
         if possessed and self.names_an_emotion_noun(doc, emotion):
             return start  # "Her jealousy was a small hard thing", "his anger at the council lasted"
         k = emotion.end
@@ -498,6 +537,43 @@ class _Words:
         if k >= len(doc) or (doc[k].lemma_ not in lx.MOTION_VERBS and doc[k].lower_ not in lx.MOTION_VERBS):
             return None
         return start if self._person_object(doc, k + 1) else None
+
+    def causatives(self, doc: Doc, emotions: dict[int, EmotionSpan]) -> Iterator[tuple[int, EmotionSpan]]:
+        """ "left the whole street stunned", "made the children happy", "left Mara shaken": a causative
+        whose object is a person, a group or a name (pronoun objects are trigger phrases)."""
+        for verb, token in enumerate(doc):
+            if token.lemma_ not in lx.MAKE_VERBS:
+                continue
+            k = verb + 1
+            while k < len(doc) and k - verb <= 3 and (doc[k].lower_ in _DETERMINERS or doc[k].lower_ in self.adjectives):
+                k += 1
+            if k >= len(doc):
+                continue
+            obj = doc[k]
+            named = obj.is_title and obj.is_alpha and obj.lower_ not in lx.NOT_SUBJECTS and obj.lower_ not in lx.DAYS_AND_MONTHS
+            if not (named or is_person_noun(obj)):
+                continue
+            emotion = emotions.get(_skip(doc, k + 1, lx.INTENSIFIERS))
+            if emotion is not None:
+                yield verb, emotion
+
+    def _possessor(self, doc: Doc, start: int) -> int | None:
+        """Where a person's possessive before ``start`` begins: "Mara's", "Mrs Okafor's", "the old man's"."""
+        if start < 2 or doc[start - 1].lower_ not in ("'s", "’s", "'", "’"):
+            return None
+        owner = start - 2
+        token = doc[owner]
+        if token.is_title and token.is_alpha and token.lower_ not in lx.NOT_SUBJECTS and token.lower_ not in lx.DAYS_AND_MONTHS:
+            while owner > 0 and doc[owner - 1].is_title and doc[owner - 1].is_alpha and not _sentence_start(doc, owner):
+                owner -= 1  # "Mrs Okafor's"
+            if _sentence_start(doc, owner) and doc[owner].lower_ in lx.NOT_SUBJECTS:
+                return None
+            return owner
+        if not is_person_noun(token):
+            return None
+        while owner > 0 and start - owner < 5 and (doc[owner - 1].lower_ in _DETERMINERS or doc[owner - 1].lower_ in self.adjectives):
+            owner -= 1  # "the old man's"
+        return owner
 
     def _person_object(self, doc: Doc, k: int) -> bool:
         """A person after a motion verb: "her", "in her chest", "up on her", "the village" (not "her coat")."""
@@ -517,7 +593,7 @@ class _Words:
         return doc[k].is_title and doc[k].is_alpha and word not in lx.NOT_SUBJECTS
 
 
-def _is_person_noun(token) -> bool:
+def is_person_noun(token) -> bool:
     """A noun for a person or for people: "nurse", "caretaker", "florist", "the village"."""
     lower = token.lower_
     if token.lemma_ in lx.PERSON_NOUNS or lower in lx.COMMUNITIES:
@@ -540,11 +616,48 @@ def matchers(phrases: frozenset[str]) -> Matchers:
     return Matchers(language(), phrases)
 
 
+_WHITESPACE_RUN = re.compile(r"\s{2,}|[^\S ]")
+
+
+def fold_whitespace(body: str) -> tuple[str, list[int] | None]:
+    """``body`` with every run of whitespace made one space, and where each character came from.
+
+    A hard line wrap ("she felt\nnervous") or a double space would otherwise be a token of its
+    own between the words of a construction. The map has one entry per character of the folded
+    text plus its end; None when nothing was folded.
+    """
+    if not _WHITESPACE_RUN.search(body):
+        return body, None
+    parts: list[str] = []
+    offsets: list[int] = []
+    position = 0
+    for match in _WHITESPACE_RUN.finditer(body):
+        parts.append(body[position : match.start()])
+        offsets.extend(range(position, match.start()))
+        parts.append(" ")
+        offsets.append(match.start())
+        position = match.end()
+    parts.append(body[position:])
+    offsets.extend(range(position, len(body) + 1))
+    return "".join(parts), offsets
+
+
 def analyze_stream(bodies: Iterable[str], lexicon: Lexicon, batch_size: int = 128) -> Iterator[Analysis]:
-    """Tokenize, lemmatize and match every body, in order, one Doc alive at a time."""
+    """Tokenize, lemmatize and match every body, in order, one Doc alive at a time.
+
+    Whitespace is folded first (``fold_whitespace``); spans still index the body as given.
+    """
     m = matchers(lexicon.phrases)
-    for doc in m.nlp.pipe(bodies, batch_size=batch_size):
-        yield m.analyze(doc)
+    folded = (fold_whitespace(body) for body in bodies)
+    pending: deque[list[int] | None] = deque()
+
+    def texts() -> Iterator[str]:
+        for text, offsets in folded:
+            pending.append(offsets)
+            yield text
+
+    for doc in m.nlp.pipe(texts(), batch_size=batch_size):
+        yield m.analyze(doc, pending.popleft())
 
 
 def anchor_lemmas(anchor: str) -> list[str]:

@@ -12,7 +12,7 @@ from urllib.parse import quote
 from rich.console import Console
 from rich.text import Text as RichText
 
-from schemas.finding import Finding
+from schemas.finding import Finding, WriteNext
 from toolkit import __version__
 from toolkit.lint.engine import LintResult
 from toolkit.lint.rules import BY_CODE, RULES
@@ -157,13 +157,42 @@ def _excerpt(body: str, f: Finding) -> RichText | None:
     return text
 
 
+def write_next_table(summary: WriteNext, console: Console, listed: int = 4) -> None:
+    """The "what to write next" block: per cluster, texts so far and the concepts to write."""
+    from rich import box
+    from rich.table import Table
+
+    without = summary.concepts - summary.with_text
+    console.print(
+        RichText(f"What to write next ({without} of {summary.concepts} concepts have no text yet):", style="bold"),
+        soft_wrap=True,
+    )
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1))
+    table.add_column("cluster", no_wrap=True, overflow="ellipsis", max_width=24)
+    table.add_column("texts", justify="right", no_wrap=True)
+    table.add_column("next", overflow="fold", ratio=1)
+    for c in summary.clusters:
+        names = c.missing or c.thinnest
+        more = len(c.missing) - listed if len(c.missing) > listed else 0
+        shown = ", ".join(names[:listed]) + (f" (+{more})" if more else "")
+        if not c.missing:
+            shown = f"thinnest ({c.fewest} each): {shown}"
+        table.add_row(c.cluster, f"{c.with_text}/{c.concepts}", shown)
+    console.print(table)
+
+
 def full(result: LintResult, console: Console, repeat_limit: int = 5) -> None:
-    """Each finding with its sentence; beyond ``repeat_limit`` infos of one rule at one path
-    (CV001 on a young corpus), the rest are counted rather than printed."""
+    """Each finding with its sentence; beyond ``repeat_limit`` infos of one rule at one path,
+    the rest are counted rather than printed. CV001 is shown as the "what to write next" table
+    after the findings, not as a line."""
     sources = result.sources
     infos = Counter((f.code, f.path) for f in result.findings if f.severity == "info")
     shown: Counter[tuple[str, str]] = Counter()
+    uncovered = False
     for f in result.findings:
+        if f.code == "CV001" and result.write_next is not None:
+            uncovered = True
+            continue
         if f.severity == "info":
             shown[f.code, f.path] += 1
             if shown[f.code, f.path] > repeat_limit:
@@ -183,6 +212,8 @@ def full(result: LintResult, console: Console, repeat_limit: int = 5) -> None:
             console.print(excerpt, soft_wrap=True)
         for path in f.related:
             console.print(RichText(f"    related: {path}", style="dim"), soft_wrap=True)
+    if uncovered and result.write_next is not None:
+        write_next_table(result.write_next, console)
     console.print(summary(result), style="bold" if result.findings else "green")
 
 

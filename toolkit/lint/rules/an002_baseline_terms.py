@@ -19,7 +19,8 @@ def check(ctx: CorpusContext) -> Iterator[Hit]:
             if lemmas is None or not ctx.in_scope(variant.rel):
                 continue
             present = set(lemmas)
-            missing = [shown for shown, lemma in terms if lemma not in present]
+            running = f" {' '.join(lemmas)} "
+            missing = [shown for shown, lemma in terms if (f" {lemma} " not in running if " " in lemma else lemma not in present)]
             if missing:
                 listed = ", ".join(repr(m) for m in missing)
                 yield Hit(
@@ -39,7 +40,7 @@ RULE = Rule(
     check=check,
     explanation="""\
 When a scenario declares no anchors (AN001), this rule guesses them: the proper names in
-the baseline (capitalised words not at the start of a sentence) and the nouns it repeats
+the baseline (capitalised words not at the start of a sentence; "Mrs Okafor" is one name) and the nouns it repeats
 after "the" (the last word of "the old letter" counts as "letter"). A variant that never
 mentions one of them has probably changed the event, not just its colouring. Matching is
 on lemmas, so "letters" keeps "the letter". Declaring anchors in `scenario.json` replaces

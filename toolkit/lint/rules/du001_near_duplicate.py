@@ -4,23 +4,25 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from toolkit.lint.dedup import candidate_pairs, jaccard, shingles
+from toolkit.lint.dedup import candidate_pairs, jaccard, pairs_with, shingles
 from toolkit.lint.model import CorpusContext, Hit, Rule
 
 
-def near_duplicates(ctx: CorpusContext) -> list[list]:
-    """Every pair at or above the threshold in the whole corpus: ``[a, b, similarity]``."""
+def near_duplicates(ctx: CorpusContext, selected: set[str] | None = None) -> list[list]:
+    """Every pair at or above the threshold: ``[a, b, similarity]``; with ``selected``, only the
+    pairs that involve one of those texts."""
     threshold = ctx.settings.duplicate_threshold
-    bodies = {t.rel: t.text or "" for t in ctx.corpus.texts()}
+    texts = {t.rel: t for t in ctx.corpus.texts()}
     grams: dict[str, set[str]] = {}
 
     def grams_of(rel: str) -> set[str]:
         if rel not in grams:
-            grams[rel] = shingles(bodies[rel])
+            grams[rel] = shingles(texts[rel].text or "")
         return grams[rel]
 
     out = []
-    for a, b in candidate_pairs(ctx.bands):
+    pairs = candidate_pairs(ctx.bands) if selected is None else pairs_with(ctx.bands, selected)
+    for a, b in pairs:
         similarity = round(jaccard(grams_of(a), grams_of(b)), 4)
         if similarity >= threshold:
             out.append([a, b, similarity])
@@ -29,7 +31,12 @@ def near_duplicates(ctx: CorpusContext) -> list[list]:
 
 def check(ctx: CorpusContext) -> Iterator[Hit]:
     threshold = ctx.settings.duplicate_threshold
-    for a, b, similarity in ctx.remember("DU001", lambda: near_duplicates(ctx)):
+    if ctx.root_in_scope:
+        found = ctx.remember("DU001", lambda: near_duplicates(ctx))
+    else:
+        # A few files (the editor's buffer on every keystroke): pair only those, not the corpus.
+        found = near_duplicates(ctx, {rel for rel in ctx.bands if ctx.in_scope(rel)})
+    for a, b, similarity in found:
         for this, other in ((a, b), (b, a)):
             if ctx.in_scope(this):
                 yield Hit(

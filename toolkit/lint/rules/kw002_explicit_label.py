@@ -14,7 +14,7 @@ def check(ctx: FileContext) -> Iterator[Hit]:
     for label in ctx.analysis.labels:
         if label.emotion.stems & own:
             continue  # KW001 reports the own emotion, once per span
-        words = ctx.body[label.start_char : label.end_char]
+        words = " ".join(ctx.body[label.start_char : label.end_char].split())  # a hard line wrap shown as a space
         yield ctx.span_hit(
             "KW002",
             label.start_char,
@@ -45,12 +45,14 @@ with intensifiers ("so", "a little", "always") and emotion-noun modifiers ("sudd
   "Mara seemed calm", "he's upset" (not "the water was calm", "Monday was calm");
 - an emotion noun frame: "a wave of sadness", "a pang of guilt", "a sigh of relief";
 - a filling verb: "filled with dread", "overcome by grief", "shaking with rage";
-- a causative: "it made her angry", "the call left him shaken";
+- a causative: "it made her angry", "the news left the whole street stunned";
 - an emotion noun of manner or state: "with grim satisfaction", "was in mourning";
 - an emotion noun as the subject of a verb of motion or grip whose object is a person,
   a part of one or a community: "Fear gripped her", "Anger flared in him", "Panic rose
   in her chest", "Terror gripped the village"; and a possessed emotion noun as a
-  subject: "Her jealousy was a small hard thing".
+  subject ("Her jealousy was a small hard thing", "Mara's grief filled the kitchen").
+
+A hard line wrap between the words ("she felt" / "nervous") does not hide a label.
 
 Not labels: a frame whose word is an adjective before a noun, the first word of a
 compound noun or a noun for people or things ("full of bitter greens", "full of hate
